@@ -1,0 +1,40 @@
+"""Install a pinned chart from `components.versions` as a Helm release."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.versions import CHARTS
+
+
+def chart_release(
+    name: str,
+    chart_key: str,
+    namespace: str,
+    values: dict[str, Any],
+    *,
+    provider: k8s.Provider,
+    parent: pulumi.Resource,
+    depends_on: Sequence[pulumi.Resource] = (),
+    timeout_seconds: int = 600,
+) -> k8s.helm.v3.Release:
+    """`helm.v3.Release` rather than `helm.v4.Chart`: Releases run Helm hooks (CRD upgrades, webhooks),
+    wait for readiness, and keep values as plain inputs the tests validate against the chart."""
+    chart = CHARTS[chart_key]
+    return k8s.helm.v3.Release(
+        name,
+        name=name,  # fixed release name: no random suffix, so re-runs change nothing
+        chart=chart.name,
+        version=chart.version,
+        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repo),
+        namespace=namespace,
+        values=values,
+        atomic=True,
+        cleanup_on_fail=True,
+        timeout=timeout_seconds,
+        opts=pulumi.ResourceOptions(provider=provider, parent=parent, depends_on=list(depends_on)),
+    )

@@ -1,0 +1,75 @@
+"""The manifest layers, their order, and the variables substituted into them.
+
+One `Layer` is one directory under `manifests/` and, in the remote stack, one Flux Kustomization.
+`bootstrap` layers are applied by Pulumi in both stacks (the program needs them before Vault exists);
+the others are applied by Pulumi in the local stack and by Flux in the remote stack. `variables()` is
+the single dict both use: the local renderer substitutes it, Flux gets it as `postBuild.substitute`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from components.config import Settings
+from components.manifest_renderer import MANIFESTS_DIR, render_layer
+
+
+@dataclass(frozen=True)
+class Layer:
+    name: str
+    depends_on: tuple[str, ...] = ()
+    bootstrap: bool = False
+    enabled: Callable[[Settings], bool] = lambda _settings: True
+
+    @property
+    def directory(self) -> Path:
+        return MANIFESTS_DIR / self.name
+
+
+# In dependency order. A layer only depends on layers listed before it.
+LAYERS: tuple[Layer, ...] = (Layer("pki", bootstrap=True),)
+
+
+def active_layers(settings: Settings, *, bootstrap: bool | None = None) -> list[Layer]:
+    """The layers this stack deploys, in order; `bootstrap` filters to one kind."""
+    chosen = [layer for layer in LAYERS if layer.enabled(settings)]
+    if bootstrap is not None:
+        chosen = [layer for layer in chosen if layer.bootstrap == bootstrap]
+    return chosen
+
+
+def variables(settings: Settings) -> dict[str, str]:
+    """Every `${var}` the manifests may use. Values are strings, as Flux requires."""
+    ns = settings.namespaces
+    pki = settings.pki
+    return {
+        "platform_name": "platform",
+        "ns_flux": ns.flux,
+        "ns_cert_manager": ns.cert_manager,
+        "ns_monitoring": ns.monitoring,
+        "ns_vault": ns.vault,
+        "ns_vault_secrets_operator": ns.vault_secrets_operator,
+        "ns_vault_config_operator": ns.vault_config_operator,
+        "ns_database_operator": ns.database_operator,
+        "ns_storage_operator": ns.storage_operator,
+        "ns_storage": ns.storage,
+        "ns_ingress": ns.ingress,
+        "ns_app": ns.app,
+        "pki_key_algorithm": pki.key_algorithm,
+        "pki_key_size": str(pki.key_size),
+        "pki_root_ca_duration": pki.root_ca_duration,
+        "pki_root_ca_renew_before": pki.root_ca_renew_before,
+        "pki_intermediate_ca_duration": pki.intermediate_ca_duration,
+        "pki_intermediate_ca_renew_before": pki.intermediate_ca_renew_before,
+        "pki_leaf_duration": pki.leaf_duration,
+        "pki_leaf_renew_before": pki.leaf_renew_before,
+        "pki_organization": pki.organization,
+    }
+
+
+def render(settings: Settings, layer: Layer) -> list[dict[str, Any]]:
+    """The objects of one layer for this stack's settings."""
+    return render_layer(layer.directory, variables(settings))

@@ -1,0 +1,91 @@
+"""Operators layer: the controllers and CRDs every later layer builds on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.config import Settings
+from components.helm import chart_release
+from components.infra import InfraComponent
+
+
+def flux_values() -> dict[str, Any]:
+    # Controllers only: the GitRepository/Kustomizations are the remote stack's (FluxSyncComponent).
+    return {"installCRDs": True, "watchAllNamespaces": True, "logLevel": "info"}
+
+
+def cert_manager_values() -> dict[str, Any]:
+    return {
+        "crds": {"enabled": True, "keep": True},
+        "replicaCount": 2,
+        "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
+        "prometheus": {"enabled": True, "servicemonitor": {"enabled": True}},
+    }
+
+
+def kube_prometheus_stack_values() -> dict[str, Any]:
+    return {
+        # Admission webhook certificates from cert-manager instead of the chart's patch Job.
+        "prometheusOperator": {"admissionWebhooks": {"certManager": {"enabled": True}}},
+        # Select every ServiceMonitor/PodMonitor/rule, not only those carrying this release's labels.
+        "prometheus": {
+            "prometheusSpec": {
+                "serviceMonitorSelectorNilUsesHelmValues": False,
+                "podMonitorSelectorNilUsesHelmValues": False,
+                "ruleSelectorNilUsesHelmValues": False,
+            }
+        },
+    }
+
+
+class OperatorsComponent(pulumi.ComponentResource):
+    """Owns the Helm releases of Flux (controllers only), cert-manager (with CRDs) and
+    kube-prometheus-stack.
+
+    Needs: the infra provider and namespaces. Later layers depend on this component, so no custom
+    resource is sent before the CRD that defines it exists.
+    """
+
+    releases: dict[str, k8s.helm.v3.Release]
+
+    def __init__(
+        self, name: str, settings: Settings, infra: InfraComponent, opts: pulumi.ResourceOptions | None = None
+    ):
+        super().__init__("platform:operators:Operators", name, None, opts)
+        ns = settings.namespaces
+
+        def release(
+            release_name: str, chart: str, namespace: str, values: dict[str, Any], *after: pulumi.Resource
+        ) -> k8s.helm.v3.Release:
+            return chart_release(
+                release_name,
+                chart,
+                namespace,
+                values,
+                provider=infra.provider,
+                parent=self,
+                depends_on=[infra.namespaces[namespace], *after],
+            )
+
+        cert_manager = release("cert-manager", "cert-manager", ns.cert_manager, cert_manager_values())
+        self.releases = {
+            "cert-manager": cert_manager,
+            "flux2": release("flux2", "flux2", ns.flux, flux_values()),
+            # Its webhook certificates are cert-manager Certificates, so cert-manager goes first.
+            "kube-prometheus-stack": release(
+                "kube-prometheus-stack",
+                "kube-prometheus-stack",
+                ns.monitoring,
+                kube_prometheus_stack_values(),
+                cert_manager,
+            ),
+        }
+        self.register_outputs({"releases": list(self.releases)})
+
+    @property
+    def all(self) -> list[pulumi.Resource]:
+        """Every release, for `depends_on` of layers that need the CRDs."""
+        return list(self.releases.values())

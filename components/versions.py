@@ -1,0 +1,58 @@
+"""Every chart version and image tag the platform deploys: the one place to bump them.
+
+Chart versions match the reference data in `shared/schemas/helm/SOURCES.md`, so the tests can check
+every values override against the chart it is meant for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A Helm chart pinned to one version in one repository."""
+
+    name: str
+    version: str
+    repo: str
+    # The folder name under shared/schemas/helm/ holding this chart's values.yaml (and schema).
+    schema_dir: str
+
+
+CHARTS: dict[str, Chart] = {
+    "flux2": Chart("flux2", "2.18.3", "https://fluxcd-community.github.io/helm-charts", "flux2"),
+    "cert-manager": Chart("cert-manager", "v1.21.1", "https://charts.jetstack.io", "cert-manager"),
+    "kube-prometheus-stack": Chart(
+        "kube-prometheus-stack",
+        "88.5.3",
+        "https://prometheus-community.github.io/helm-charts",
+        "kube-prometheus-stack",
+    ),
+    "vault": Chart("vault", "0.34.1", "https://helm.releases.hashicorp.com", "vault"),
+    "vault-secrets-operator": Chart(
+        "vault-secrets-operator", "1.4.1", "https://helm.releases.hashicorp.com", "vault-secrets-operator"
+    ),
+    "vault-config-operator": Chart(
+        "vault-config-operator",
+        "v0.8.52",
+        "https://redhat-cop.github.io/vault-config-operator",
+        "vault-config-operator",
+    ),
+    "cloudnative-pg": Chart(
+        "cloudnative-pg", "0.29.0", "https://cloudnative-pg.github.io/charts", "cloudnative-pg"
+    ),
+    "minio-operator": Chart("operator", "7.1.1", "https://operator.min.io", "minio-operator"),
+    "traefik": Chart("traefik", "41.3.0", "https://traefik.github.io/charts", "traefik"),
+}
+
+# Images the manifests use directly (charts pin their own images through their version).
+IMAGES: dict[str, str] = {
+    "vault": "hashicorp/vault:2.0.4",
+    "registry": "docker.io/library/registry:3.0.0",
+    "postgresql": "ghcr.io/cloudnative-pg/postgresql:17.6",
+    "minio": "quay.io/minio/minio:RELEASE.2025-04-08T15-41-24Z",
+    "app": "registry.local/sms-proxy:0.1.0",
+    "migrations": "registry.local/sms-proxy-migrations:0.1.0",
+    "kubectl": "docker.io/bitnami/kubectl:1.33.4",
+}

@@ -1,0 +1,216 @@
+"""Bad configuration fails once, naming the key and the fix, before any resource is registered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pytest
+
+from components.config import ConfigError, load_settings
+from tests.harness.program import run_stack
+
+
+class FakeConfig:
+    """Dict-backed stand-in for pulumi.Config (the loader's protocol), for fast pure checks."""
+
+    def __init__(self, values: dict[str, Any], secrets: dict[str, str] | None = None):
+        self.values, self.secrets = values, secrets or {}
+
+    def get(self, key: str) -> str | None:
+        return self.values.get(key)
+
+    def get_object(self, key: str) -> Any:
+        return self.values.get(key)
+
+    def get_secret(self, key: str) -> pulumi.Output[str] | None:
+        return pulumi.Output.secret(self.secrets[key]) if key in self.secrets else None
+
+
+REMOTE_OK = {"mode": "remote", "flux": {"gitUrl": "https://github.com/org/repo"}, "s3": {"backend": "minio"}}
+
+# (stack, config, secrets, the key the message must name, a word of the fix)
+BAD_CONFIG = [
+    ("local", {"mode": "staging"}, {}, "platform:mode", "pulumi config set mode"),
+    ("dev", {}, {}, "platform:mode", "pulumi config set mode"),
+    ("local", {"vault": {"replicas": "three"}}, {}, "platform:vault.replicas", "--path 'vault.replicas'"),
+    ("local", {"vault": {"replicas": 2}}, {}, "platform:vault.replicas", "odd"),
+    ("local", {"vault": {"replicas": 9}}, {}, "platform:vault.replicas", "out of range"),
+    ("local", {"vault": {"replicas": True}}, {}, "platform:vault.replicas", "whole number"),
+    ("local", {"vault": {"keyShares": 3, "keyThreshold": 4}}, {}, "platform:vault.keyThreshold", "greater"),
+    (
+        "local",
+        {"vault": {"keyShares": 3, "keyThreshold": 1}},
+        {},
+        "platform:vault.keyThreshold",
+        "single share",
+    ),
+    ("local", {"vault": {"antiAffinity": "soft"}}, {}, "platform:vault.antiAffinity", "required, preferred"),
+    (
+        "local",
+        {"vault": {"keyShares": 2, "keyThreshold": 2, "pgpKeys": ["a"]}},
+        {},
+        "platform:vault.pgpKeys",
+        "one per share",
+    ),
+    (
+        "local",
+        {"vault": {"keyShares": 1, "keyThreshold": 1, "pgpKeys": ["a"]}},
+        {},
+        "platform:vaultUnsealKeys",
+        "--secret",
+    ),
+    ("local", {"vault": {"replica": 3}}, {}, "platform:vault.replica", "config rm"),
+    ("local", {"vault": "big"}, {}, "platform:vault", "expected an object"),
+    ("local", {"namespaces": {"app": "SMS_Proxy"}}, {}, "platform:namespaces.app", "DNS-1123"),
+    ("local", {"namespaces": {"vault": "v" * 64}}, {}, "platform:namespaces.vault", "63"),
+    ("local", {"pki": {"keyAlgorithm": "DSA"}}, {}, "platform:pki.keyAlgorithm", "RSA"),
+    ("local", {"pki": {"keyAlgorithm": "ECDSA", "keySize": 4096}}, {}, "platform:pki.keySize", "ECDSA"),
+    ("local", {"pki": {"leafDuration": "90 days"}}, {}, "platform:pki.leafDuration", "duration"),
+    (
+        "local",
+        {"pki": {"leafDuration": "24h", "leafRenewBefore": "48h"}},
+        {},
+        "platform:pki.leafRenewBefore",
+        "shorter",
+    ),
+    (
+        "local",
+        {"pki": {"intermediateCaDuration": "90000h"}},
+        {},
+        "platform:pki.intermediateCaDuration",
+        "root CA",
+    ),
+    ("remote", {"mode": "remote", "s3": {"backend": "minio"}}, {}, "platform:flux.gitUrl", "Git URL"),
+    (
+        "remote",
+        {**REMOTE_OK, "flux": {"gitUrl": "git@github.com:org/repo.git"}},
+        {},
+        "platform:flux.gitUrl",
+        "ssh://",
+    ),
+    (
+        "remote",
+        {**REMOTE_OK, "flux": {"gitUrl": "ftp://example.com/repo"}},
+        {},
+        "platform:flux.gitUrl",
+        "https://",
+    ),
+    (
+        "remote",
+        {**REMOTE_OK, "flux": {"gitUrl": "https://github.com/org/repo", "branch": "main", "tag": "v1"}},
+        {},
+        "platform:flux.tag",
+        "only one",
+    ),
+    (
+        "remote",
+        {**REMOTE_OK, "flux": {"gitUrl": "ssh://git@github.com/org/repo"}},
+        {},
+        "platform:fluxGitSshKey",
+        "--secret",
+    ),
+    (
+        "remote",
+        {**REMOTE_OK, "flux": {"gitUrl": "ssh://git@github.com/org/repo"}},
+        {"fluxGitSshKey": "k"},
+        "platform:flux.knownHosts",
+        "ssh-keyscan",
+    ),
+    (
+        "remote",
+        {**REMOTE_OK, "flux": {"gitUrl": "https://github.com/org/repo", "private": True}},
+        {},
+        "platform:fluxGitToken",
+        "--secret",
+    ),
+    ("remote", {**REMOTE_OK, "s3": {"backend": "external"}}, {}, "platform:s3.endpoint", "https://"),
+    (
+        "remote",
+        {**REMOTE_OK, "s3": {"backend": "external", "endpoint": "https://s3.example"}},
+        {},
+        "platform:s3AccessKeyId",
+        "--secret",
+    ),
+    ("local", {"s3": {"backend": "gcs"}}, {}, "platform:s3.backend", "minio"),
+    ("local", {"registry": {"mode": "external"}}, {}, "platform:registry.host", "host"),
+    (
+        "local",
+        {"registry": {"mode": "external", "host": "r.example.com"}},
+        {},
+        "platform:registryPassword",
+        "--secret",
+    ),
+    ("local", {"app": {"image": "sms-proxy:latest"}}, {}, "platform:app.image", "latest"),
+    ("local", {"app": {"image": "sms-proxy"}}, {}, "platform:app.image", "tag or digest"),
+    ("local", {"app": {"httpPort": 4000}}, {}, "platform:app.metricsPort", "differ"),
+    ("local", {"app": {"replicas": 0}}, {}, "platform:app.replicas", "out of range"),
+    ("local", {"app": {"secretsDelivery": "env"}}, {}, "platform:app.secretsDelivery", "vso, csi"),
+    ("local", {"postgres": {"storageSize": "ten gigs"}}, {}, "platform:postgres.storageSize", "quantity"),
+    ("local", {"ingress": {"host": "Bad_Host"}}, {}, "platform:ingress.host", "DNS name"),
+    (
+        "local",
+        {"kubernetes": {"cluster": {"create": "yes"}}},
+        {},
+        "platform:kubernetes.cluster.create",
+        "true or false",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("stack", "config", "secrets", "key", "fix"), BAD_CONFIG, ids=[c[3] + ":" + c[4] for c in BAD_CONFIG]
+)
+def test_bad_config_names_the_key_and_the_fix(stack, config, secrets, key, fix):
+    with pytest.raises(ConfigError) as caught:
+        load_settings(FakeConfig(config, secrets), stack)
+    message = str(caught.value)
+    assert message.startswith(key + ":") or f"{key}:" in message, message
+    assert fix in message, message
+    assert "Fix:" in message, message
+
+
+def test_config_error_stops_the_program_before_any_resource():
+    """The real program under mocks: the error surfaces and nothing was registered."""
+    registered: list[str] = []
+    with pytest.raises(Exception, match=r"platform:vault\.replicas") as caught:
+        run = run_stack("local", {"vault": {"replicas": 2}})
+        registered = [r.type for r in run.registrations]
+    assert "ConfigError" in type(caught.value).__name__ or "platform:vault.replicas" in str(caught.value)
+    assert registered == []
+
+
+def test_defaults_per_mode():
+    local = load_settings(FakeConfig({}), "local")
+    remote = load_settings(FakeConfig(REMOTE_OK), "remote")
+    assert (local.vault.key_shares, local.vault.key_threshold) == (3, 2)
+    assert (remote.vault.key_shares, remote.vault.key_threshold) == (5, 3)
+    assert local.s3.backend == "minio"
+    external = FakeConfig(
+        {"mode": "remote", "flux": REMOTE_OK["flux"], "s3": {"endpoint": "https://s3.example"}},
+        {"s3AccessKeyId": "a", "s3SecretAccessKey": "b"},
+    )
+    assert load_settings(external, "remote").s3.backend == "external"
+    assert local.flux.branch == "main" and remote.flux.path == "manifests"
+
+
+def test_secrets_stay_outputs():
+    settings = load_settings(
+        FakeConfig({"registry": {"mode": "external", "host": "r.example.com"}}, {"registryPassword": "pw"}),
+        "local",
+    )
+    assert isinstance(settings.registry.password, pulumi.Output)
+    assert "pw" not in repr(settings)
+
+
+def test_settings_are_immutable():
+    settings = load_settings(FakeConfig({}), "local")
+    with pytest.raises(AttributeError):
+        settings.vault.replicas = 5  # type: ignore[misc]
+
+
+def test_single_replica_is_standalone():
+    settings = load_settings(
+        FakeConfig({"vault": {"replicas": 1, "keyShares": 1, "keyThreshold": 1}}), "local"
+    )
+    assert not settings.vault.ha and settings.vault.pods == ("vault-0",)
