@@ -15,6 +15,7 @@ from typing import Any
 
 from components.config import Settings
 from components.manifest_renderer import MANIFESTS_DIR, render_layer
+from components.vault import contract
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,11 @@ class Layer:
         return MANIFESTS_DIR / self.name
 
 
-# In dependency order. A layer only depends on layers listed before it.
+# In dependency order. A layer only depends on layers listed before it. Planned order:
+#   bootstrap (Pulumi in both stacks): pki, vault, vault-operators
+#   handed to Flux in remote:          vault-config, s3 (MinIO only), registry (in-cluster only),
+#                                      postgresql, database-engine, migrations, app, ingress,
+#                                      network-policies
 LAYERS: tuple[Layer, ...] = (Layer("pki", bootstrap=True),)
 
 
@@ -67,6 +72,21 @@ def variables(settings: Settings) -> dict[str, str]:
         "pki_leaf_duration": pki.leaf_duration,
         "pki_leaf_renew_before": pki.leaf_renew_before,
         "pki_organization": pki.organization,
+        "vault_address": contract.service_address(settings),
+        "vault_release": settings.vault.release_name,
+        "vault_kv_mount": contract.KV_V1_MOUNT,
+        "vault_kv2_mount": contract.KV_V2_MOUNT,
+        "vault_transit_mount": contract.TRANSIT_MOUNT,
+        "vault_db_mount": contract.DATABASE_MOUNT,
+        "vault_auth_path": contract.KUBERNETES_AUTH_PATH,
+        "vault_operator_role": settings.vault.operator_role,
+        "vault_operator_sa": settings.vault.operator_service_account,
+        "vault_config_operator_role": contract.CONFIG_OPERATOR_ROLE,
+        "vault_config_operator_sa": contract.CONFIG_OPERATOR_SERVICE_ACCOUNT,
+        "vault_password_policy": contract.PASSWORD_POLICY,
+        "vault_app_kv_path": contract.app_kv_path(settings),
+        "db_app_role": contract.DB_APP_ROLE,
+        "db_migrations_role": contract.DB_MIGRATIONS_ROLE,
     }
 
 

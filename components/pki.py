@@ -12,7 +12,7 @@ from components.k8s_apply import apply_objects
 from components.layers import LAYERS, render
 
 LEAF_ISSUER = "issuer-leaf"
-ROOT_CA_SECRET = "root-ca"  # noqa: S105 (a Secret name, not a secret)
+ROOT_CA_SECRET = "root-ca"
 
 
 class PkiComponent(pulumi.ComponentResource):
