@@ -21,6 +21,9 @@ CONFIG_OPERATOR_ROLE = "vault-config-operator"
 CONFIG_OPERATOR_SERVICE_ACCOUNT = "vault-config-operator-sa"
 # The VSO controller's own ServiceAccount (chart default) logs in for the client-cache transit key.
 VSO_CONTROLLER_SERVICE_ACCOUNT = "vault-secrets-operator-controller-manager"
+# ACL policy names (their HCL lives in components/vault/policies.py).
+VSO_POLICY = "vault-secrets-operator"
+CONFIG_OPERATOR_POLICY = "vault-config-operator"
 DB_APP_ROLE = "app"
 DB_MIGRATIONS_ROLE = "migrations"
 VAULT_PORT = 8200

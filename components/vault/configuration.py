@@ -1,0 +1,148 @@
+"""Declarative Vault configuration through pulumi-vault: mounts, Kubernetes auth, roles, policies.
+
+These are ordinary Pulumi resources, so a later change (a new role, a tightened policy) shows up as a
+clean diff in `pulumi preview`. They run with the scoped `platform-admin` AppRole credential the
+bootstrap resource created, never with the root token (revoked during bootstrap).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_vault as vault
+
+from components.config import Settings
+from components.vault import contract
+
+# Kubernetes auth talks to the API server of the cluster Vault runs in; Vault reads that cluster's CA
+# and its own ServiceAccount token from the pod (disable_local_ca_jwt=False), so no long-lived
+# reviewer JWT is stored in Vault.
+IN_CLUSTER_API = "https://kubernetes.default.svc:443"
+OPERATOR_TOKEN_TTL = 3600
+
+
+@dataclass(frozen=True)
+class Role:
+    """A Kubernetes-auth role: who (ServiceAccounts in namespaces) gets which policy."""
+
+    name: str
+    service_accounts: tuple[str, ...]
+    namespaces: tuple[str, ...]
+    policy: str
+
+
+def roles(settings: Settings) -> list[Role]:
+    """The roles the operators log in with. VSO reads; vault-config-operator writes engine config."""
+    ns = settings.namespaces
+    return [
+        Role(
+            name=settings.vault.operator_role,
+            # The app namespace's SA reads the app's secrets; the VSO controller's own SA reads the
+            # transit key that encrypts its client cache.
+            service_accounts=(settings.vault.operator_service_account, contract.VSO_CONTROLLER_SERVICE_ACCOUNT),
+            namespaces=(ns.app, ns.vault_secrets_operator),
+            policy=contract.VSO_POLICY,
+        ),
+        Role(
+            name=contract.CONFIG_OPERATOR_ROLE,
+            service_accounts=(contract.CONFIG_OPERATOR_SERVICE_ACCOUNT,),
+            namespaces=(ns.app,),
+            policy=contract.CONFIG_OPERATOR_POLICY,
+        ),
+    ]
+
+
+MOUNTS: tuple[tuple[str, str, dict[str, str]], ...] = (
+    (contract.KV_V2_MOUNT, "kv", {"version": "2"}),
+    (contract.KV_V1_MOUNT, "kv", {"version": "1"}),
+    (contract.TRANSIT_MOUNT, "transit", {}),
+    (contract.DATABASE_MOUNT, "database", {}),
+)
+
+
+class VaultConfiguration(pulumi.ComponentResource):
+    """Owns Vault's mounts, the transit key of VSO's cache, the Kubernetes auth backend and its
+    roles, the operators' ACL policies, and KV entries holding credentials that come from config.
+
+    Needs: a pulumi-vault provider authenticated with the admin AppRole, the ACL policies by name,
+    and KV entries to write (path -> secret dict Output).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        settings: Settings,
+        *,
+        provider: vault.Provider,
+        policies: Mapping[str, str],
+        kv_entries: Mapping[str, pulumi.Output[dict[str, str]]],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("platform:vault:Configuration", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, provider=provider)
+
+        self.mounts = {
+            path: vault.Mount(
+                f"mount-{path}",
+                path=path,
+                type=engine,
+                options=options or None,
+                description=f"platform: {engine} engine",
+                opts=child,
+            )
+            for path, engine, options in MOUNTS
+        }
+        self.cache_key = vault.transit.SecretBackendKey(
+            "vso-client-cache",
+            backend=contract.TRANSIT_MOUNT,
+            name=contract.VSO_CACHE_KEY,
+            deletion_allowed=False,
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.mounts["transit"]])),
+        )
+        self.auth = vault.AuthBackend(
+            "kubernetes",
+            type="kubernetes",
+            path=contract.KUBERNETES_AUTH_PATH,
+            description="platform: in-cluster workloads",
+            opts=child,
+        )
+        self.auth_config = vault.kubernetes.AuthBackendConfig(
+            "kubernetes",
+            backend=self.auth.path,
+            kubernetes_host=IN_CLUSTER_API,
+            disable_local_ca_jwt=False,
+            opts=child,
+        )
+        self.policies = {
+            policy_name: vault.Policy(f"policy-{policy_name}", name=policy_name, policy=hcl, opts=child)
+            for policy_name, hcl in policies.items()
+        }
+        self.roles = {}
+        for role in roles(settings):
+            depends = [self.auth_config]
+            if role.policy in self.policies:
+                depends.append(self.policies[role.policy])
+            self.roles[role.name] = vault.kubernetes.AuthBackendRole(
+                f"role-{role.name}",
+                backend=self.auth.path,
+                role_name=role.name,
+                bound_service_account_names=list(role.service_accounts),
+                bound_service_account_namespaces=list(role.namespaces),
+                token_policies=[role.policy],
+                token_ttl=OPERATOR_TOKEN_TTL,
+                token_max_ttl=OPERATOR_TOKEN_TTL,
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=depends)),
+            )
+        self.kv_entries = {
+            path: vault.kv.Secret(
+                f"kv-{path.replace('/', '-')}",
+                path=f"{contract.KV_V1_MOUNT}/{path}",
+                data_json=pulumi.Output.secret(data).apply(json.dumps),
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.mounts["kv"]])),
+            )
+            for path, data in kv_entries.items()
+        }
+        self.register_outputs({"mounts": list(self.mounts), "roles": list(self.roles)})
