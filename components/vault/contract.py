@@ -28,12 +28,55 @@ DB_APP_ROLE = "app"
 DB_MIGRATIONS_ROLE = "migrations"
 VAULT_PORT = 8200
 
+# --- PostgreSQL and Vault's database engine (manifests/postgresql, manifests/database-engine) ---
+# The CloudNativePG Cluster (in the app namespace); its primary is `<POSTGRES_CLUSTER>-rw.<ns>.svc`.
+POSTGRES_CLUSTER = "postgresql"
+POSTGRES_PORT = 5432
+# Vault's DB-engine connection: `<DATABASE_MOUNT>/config/<DB_CONNECTION>`.
+DB_CONNECTION = "app-db"
+# The role Vault's engine logs in as: LOGIN CREATEROLE, never the `postgres` superuser (CloudNativePG
+# re-applies the superuser password from its Secret on restarts, which would undo Vault's rotation).
+# It needs BOTH a client certificate whose CN is this name and the password only Vault knows.
+DB_ROOT_USER = "vault"
+# The Vault chart mounts a cert-manager Certificate (issuer-leaf, commonName DB_ROOT_USER, usage
+# `client auth`) from this Secret in the Vault namespace at this directory in every Vault pod; the
+# engine's connection URL points at `<dir>/tls.crt`, `<dir>/tls.key`, `<dir>/ca.crt` (file paths: the
+# PEM-content parameters do not work with OpenBao). Mount it read-only with defaultMode 0440.
+POSTGRES_CLIENT_CERT_SECRET = "postgres-client-vault"
+POSTGRES_CLIENT_CERT_DIR = "/vault/userconfig/postgres-client"
+# Vault-generated first password of DB_ROOT_USER (RandomSecret in kv/<app ns>); useless after the
+# engine's immediate rotate-root.
+DB_ROOT_INITIAL_SECRET = "postgres-vault-initial"
+# The application's generated hashing secret (RandomSecret in kv2/<app ns>).
+APP_HASHING_SECRET = "app-hashing"
+# `kubernetes.io/dockerconfigjson` pull Secret in the app namespace (written by the registry layer).
+REGISTRY_PULL_SECRET = "registry-pull"
 
-def service_address(settings: Settings) -> str:
-    """In-cluster address of the active Vault node (the `-active` service exists only in HA)."""
+
+def in_cluster_address(settings: Settings) -> str:
+    """Address of the active Vault node inside the cluster Vault runs in (`-active` exists only in HA)."""
     vault = settings.vault
     service = f"{vault.release_name}-active" if vault.ha else vault.release_name
     return f"https://{service}.{settings.namespaces.vault}.svc:{VAULT_PORT}"
+
+
+def vault_address(settings: Settings) -> str:
+    """The address VSO, vault-config-operator, the database engine and the app cluster's clients use.
+
+    In-cluster service address by default; `vault.externalAddress` for an existing Vault the program does
+    not deploy; `vault.advertiseAddress` when Vault runs in the second cluster of `vault.kubeContext`.
+    """
+    vault = settings.vault
+    if vault.external:
+        return vault.external_address
+    if vault.separate_cluster:
+        return vault.advertise_address
+    return in_cluster_address(settings)
+
+
+def service_address(settings: Settings) -> str:
+    """Kept for `layers.variables()`: the client-facing address, see :func:`vault_address`."""
+    return vault_address(settings)
 
 
 def app_kv_path(settings: Settings) -> str:
