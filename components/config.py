@@ -23,6 +23,8 @@ KEY_ALGORITHMS = {"RSA": (2048, 3072, 4096), "ECDSA": (256, 384, 521), "Ed25519"
 GIT_HTTPS_URL = re.compile(r"^https://[^\s/@]+(/[^\s]*)?$")
 GIT_SSH_URL = re.compile(r"^ssh://[^\s@/]+@[^\s/]+(:\d+)?/[^\s]+$")
 SCP_LIKE_URL = re.compile(r"^[^\s@/]+@[^\s:/]+:[^\s]+$")
+VAULT_URL = re.compile(r"^https://[^\s/:]+(:\d{1,5})?/?$")
+VAULT_URL_WHAT = "an https:// Vault address (scheme, host, optional port; TLS is mandatory)"
 
 
 class ConfigSource(Protocol):
@@ -96,6 +98,12 @@ class VaultSettings:
     operator_role: str
     operator_service_account: str
     local_port: int
+    # Where Vault runs (issue 9): "" = in this cluster; a second kubectl context; or an existing Vault
+    # outside any cluster we deploy (address + CA PEM), in which case the program deploys no Vault at all.
+    kube_context: str
+    advertise_address: str  # with kube_context: how the application cluster reaches that Vault
+    external_address: str
+    external_ca_cert: str
     # With PGP-encrypted shares the program cannot unseal by itself: the decrypted shares come here.
     unseal_keys: pulumi.Output[str] | None = field(default=None, compare=False)
 
@@ -106,6 +114,16 @@ class VaultSettings:
     @property
     def pods(self) -> tuple[str, ...]:
         return tuple(f"{self.release_name}-{i}" for i in range(self.replicas))
+
+    @property
+    def external(self) -> bool:
+        """Vault is not deployed by this program; everything points at `external_address`."""
+        return bool(self.external_address)
+
+    @property
+    def separate_cluster(self) -> bool:
+        """The Vault layer goes to its own kubectl context, the rest to `kubernetes.context`."""
+        return bool(self.kube_context)
 
 
 @dataclass(frozen=True)
@@ -339,8 +357,41 @@ def _vault(section: Section, mode: str, unseal_keys: pulumi.Output[str] | None) 
         operator_role=section.name("operatorRole", "vault-operator"),
         operator_service_account=section.name("operatorServiceAccount", "vault-operator-sa"),
         local_port=section.integer("localPort", 18200, minimum=1024, maximum=65535),
+        kube_context=section.string("kubeContext", ""),
+        advertise_address=section.string(
+            "advertiseAddress", "", pattern=VAULT_URL, what=VAULT_URL_WHAT, example="https://vault.example.com:8200"
+        ).rstrip("/"),
+        external_address=section.string(
+            "externalAddress", "", pattern=VAULT_URL, what=VAULT_URL_WHAT, example="https://vault.example.com:8200"
+        ).rstrip("/"),
+        external_ca_cert=section.string("externalCaCert", ""),
         unseal_keys=unseal_keys,
     )
+    if settings.kube_context and settings.external_address:
+        raise section.fail(
+            "externalAddress",
+            "set either kubeContext (deploy Vault to a second cluster) or externalAddress (use an existing "
+            "Vault, deploy none), not both",
+            '""',
+        )
+    if settings.external_address and "-----BEGIN CERTIFICATE-----" not in settings.external_ca_cert:
+        raise section.fail(
+            "externalCaCert",
+            "an external Vault needs the PEM CA certificate that signed its TLS certificate "
+            "(the operators and the database engine verify it)",
+            '"$(cat vault-ca.pem)"',
+        )
+    if settings.kube_context and not settings.advertise_address:
+        raise section.fail(
+            "advertiseAddress",
+            "with kubeContext Vault runs in another cluster; give the https address the application cluster "
+            "reaches it at (a LoadBalancer or ingress name its server certificate covers)",
+            "https://vault.example.com:8200",
+        )
+    if settings.advertise_address and not settings.kube_context:
+        raise section.fail("advertiseAddress", "only used with kubeContext (Vault in a second cluster)", '""')
+    if settings.external_ca_cert and not settings.external_address:
+        raise section.fail("externalAddress", "externalCaCert is set but no external Vault address", '""')
     section.finish()
     return settings
 

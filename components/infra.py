@@ -13,38 +13,84 @@ _RESTRICTED = ("app",)
 
 
 class InfraComponent(pulumi.ComponentResource):
-    """Owns the Kubernetes provider (for the configured kubectl context) and all namespaces.
+    """Owns the Kubernetes provider(s) and all namespaces.
 
-    Needs: settings. Every Kubernetes resource in the program uses `self.provider` explicitly, so a
-    stray default provider can never deploy to whatever context happens to be current.
+    Needs: settings, and `kubeconfig` when the program created the cluster itself (the local kind cluster);
+    otherwise the provider uses `kubernetes.context`. Every Kubernetes resource in the program uses
+    `self.provider` (or `self.vault_provider` for Vault's own objects) explicitly, so a stray default
+    provider can never deploy to whatever context happens to be current.
+
+    `vault_provider` is `provider` unless `vault.kubeContext` puts Vault into a second cluster; then it is a
+    second provider for that context and `vault_namespace` is created there instead of in the main cluster.
+    With `vault.externalAddress` Vault is not deployed at all and `vault_namespace` is None.
     """
 
     provider: k8s.Provider
+    vault_provider: k8s.Provider
     namespaces: dict[str, k8s.core.v1.Namespace]
+    vault_namespace: k8s.core.v1.Namespace | None
 
-    def __init__(self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        settings: Settings,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        kubeconfig: pulumi.Input[str] | None = None,
+    ):
         super().__init__("platform:infra:Infra", name, None, opts)
         self.provider = k8s.Provider(
             "kubernetes",
-            context=settings.kubernetes.context or None,
+            # A created cluster's kubeconfig wins over a context name: the context may not exist yet.
+            kubeconfig=kubeconfig,
+            context=None if kubeconfig is not None else settings.kubernetes.context or None,
             # Refuse to guess: objects without an explicit namespace would land in "default".
             namespace=None,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        vault = settings.vault
+        self.vault_provider = self.provider
+        if vault.separate_cluster:
+            self.vault_provider = k8s.Provider(
+                "kubernetes-vault",
+                context=vault.kube_context,
+                namespace=None,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         restricted = {getattr(settings.namespaces, field) for field in _RESTRICTED}
+        vault_elsewhere = vault.external or vault.separate_cluster
         self.namespaces = {}
         for namespace in settings.namespaces.all():
-            level = "restricted" if namespace in restricted else "baseline"
-            self.namespaces[namespace] = k8s.core.v1.Namespace(
-                namespace,
-                metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=namespace,
-                    labels={
-                        **settings.labels,
-                        "pod-security.kubernetes.io/enforce": level,
-                        "pod-security.kubernetes.io/warn": "restricted",
-                    },
-                ),
-                opts=pulumi.ResourceOptions(parent=self, provider=self.provider),
+            if vault_elsewhere and namespace == settings.namespaces.vault:
+                continue  # no Vault pods in this cluster
+            self.namespaces[namespace] = self._namespace(namespace, namespace, settings, restricted, self.provider)
+        self.vault_namespace = None
+        if vault.separate_cluster:
+            # Same resource name as in the single-cluster case: the main cluster has no vault namespace then.
+            self.vault_namespace = self._namespace(
+                settings.namespaces.vault,
+                settings.namespaces.vault,
+                settings,
+                restricted,
+                self.vault_provider,
             )
+        elif not vault.external:
+            self.vault_namespace = self.namespaces[settings.namespaces.vault]
         self.register_outputs({"namespaces": list(self.namespaces)})
+
+    def _namespace(
+        self, resource_name: str, namespace: str, settings: Settings, restricted: set[str], provider: k8s.Provider
+    ) -> k8s.core.v1.Namespace:
+        level = "restricted" if namespace in restricted else "baseline"
+        return k8s.core.v1.Namespace(
+            resource_name,
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=namespace,
+                labels={
+                    **settings.labels,
+                    "pod-security.kubernetes.io/enforce": level,
+                    "pod-security.kubernetes.io/warn": "restricted",
+                },
+            ),
+            opts=pulumi.ResourceOptions(parent=self, provider=provider),
+        )

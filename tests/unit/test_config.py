@@ -155,6 +155,44 @@ BAD_CONFIG = [
         "platform:kubernetes.cluster.create",
         "true or false",
     ),
+    # Vault elsewhere (issue 9): a second cluster or an existing Vault, never both; TLS only; CA required.
+    (
+        "local",
+        {
+            "vault": {
+                "kubeContext": "vault-cluster",
+                "advertiseAddress": "https://vault.example.com",
+                "externalAddress": "https://vault.example.com",
+                "externalCaCert": "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----",
+            }
+        },
+        {},
+        "platform:vault.externalAddress",
+        "not both",
+    ),
+    (
+        "local",
+        {"vault": {"externalAddress": "http://vault.example.com:8200"}},
+        {},
+        "platform:vault.externalAddress",
+        "https://",
+    ),
+    ("local", {"vault": {"externalAddress": "https://vault.example.com"}}, {}, "platform:vault.externalCaCert", "PEM"),
+    (
+        "local",
+        {"vault": {"externalCaCert": "-----BEGIN CERTIFICATE-----"}},
+        {},
+        "platform:vault.externalAddress",
+        "no external",
+    ),
+    ("local", {"vault": {"kubeContext": "vault-cluster"}}, {}, "platform:vault.advertiseAddress", "another cluster"),
+    (
+        "local",
+        {"vault": {"advertiseAddress": "https://v.example.com"}},
+        {},
+        "platform:vault.advertiseAddress",
+        "kubeContext",
+    ),
 ]
 
 
