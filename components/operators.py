@@ -41,9 +41,20 @@ def kube_prometheus_stack_values() -> dict[str, Any]:
     }
 
 
+def cloudnative_pg_values() -> dict[str, Any]:
+    # The chart's defaults already run the controller non-root, read-only, seccomp RuntimeDefault, drop ALL.
+    return {
+        "replicaCount": 2,  # leader election: a second replica takes over without a gap in reconciling
+        "crds": {"create": True},
+        "config": {"clusterWide": True},  # Clusters live in the app namespace, the operator in its own
+        "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
+        "monitoring": {"podMonitorEnabled": True},  # kube-prometheus-stack selects every PodMonitor
+    }
+
+
 class OperatorsComponent(pulumi.ComponentResource):
-    """Owns the Helm releases of Flux (controllers only), cert-manager (with CRDs) and
-    kube-prometheus-stack.
+    """Owns the Helm releases of Flux (controllers only), cert-manager (with CRDs),
+    kube-prometheus-stack and the CloudNativePG operator (with CRDs).
 
     Needs: the infra provider and namespaces. Later layers depend on this component, so no custom
     resource is sent before the CRD that defines it exists.
@@ -83,6 +94,14 @@ class OperatorsComponent(pulumi.ComponentResource):
                 cert_manager,
             ),
         }
+        # Its PodMonitor needs the monitoring CRDs, so it follows kube-prometheus-stack.
+        self.releases["cloudnative-pg"] = release(
+            "cloudnative-pg",
+            "cloudnative-pg",
+            ns.database_operator,
+            cloudnative_pg_values(),
+            self.releases["kube-prometheus-stack"],
+        )
         self.register_outputs({"releases": list(self.releases)})
 
     @property
