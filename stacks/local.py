@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from components.app_layers import AppLayersComponent
 from components.config import Settings
 from stacks.bootstrap import deploy_bootstrap
 
@@ -11,5 +12,8 @@ from stacks.bootstrap import deploy_bootstrap
 def deploy(settings: Settings) -> dict[str, Any]:
     """Deploy all layers; returns the stack outputs."""
     bootstrap = deploy_bootstrap(settings)
-    _ = bootstrap
-    return {}
+    # Non-bootstrap layers applied directly; the remote stack hands the same layers to Flux.
+    app_layers = AppLayersComponent(
+        "app-layers", settings, bootstrap.infra, depends_on=[*bootstrap.operators.all, bootstrap.pki]
+    )
+    return {"layers": list(app_layers.groups)}

@@ -5,11 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from components.config import Settings
+from components.flux_sync import FluxSyncComponent
 from stacks.bootstrap import deploy_bootstrap
 
 
 def deploy(settings: Settings) -> dict[str, Any]:
     """Deploy the bootstrap layers and the Flux sync objects; returns the stack outputs."""
     bootstrap = deploy_bootstrap(settings)
-    _ = bootstrap
-    return {}
+    # Application layers: only the Flux sync objects here; Flux applies manifests/<layer>/ from Git.
+    flux = FluxSyncComponent(
+        "flux-sync", settings, bootstrap.infra, depends_on=[*bootstrap.operators.all, bootstrap.pki]
+    )
+    return {"flux": {"gitRepository": flux.git_repository_name, "kustomizations": list(flux.kustomizations)}}

@@ -1,0 +1,220 @@
+"""Parity: for every Kustomization of the remote stack, what Flux would apply equals what the local stack
+applies for that layer; paths and the dependsOn chain are valid; the remote stack applies no
+application-layer object itself.
+
+Both runs use the remote stack file's config (the local one with `mode: local`), so any difference comes
+from the code paths, not from config. The real repository has few non-bootstrap layers early on, so the
+same checks also run with temporary extra layers, and are shown to fail on a broken Kustomization.
+"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from pathlib import Path
+
+import pytest
+
+from components import layers
+from components.layers import Layer
+from tests.harness import flux_parity
+from tests.harness.program import REPO, ProgramRun, run_stack, stack_config
+from tests.harness.schemas import validate_object
+
+
+def run_pair() -> tuple[ProgramRun, ProgramRun]:
+    """(remote run, local run with the same config)."""
+    remote = run_stack("remote")
+    local = run_stack("local", {**stack_config("remote"), "mode": "local"}, replace=True)
+    return remote, local
+
+
+@pytest.fixture(scope="module")
+def pair() -> tuple[ProgramRun, ProgramRun]:
+    return run_pair()
+
+
+def non_bootstrap_names(run: ProgramRun) -> list[str]:
+    """The non-bootstrap layer names, in order, for the settings the run used."""
+    from components.config import load_settings
+    from tests.unit.test_config import FakeConfig
+
+    config = stack_config("remote")
+    return [layer.name for layer in layers.active_layers(load_settings(FakeConfig(config), run.stack), bootstrap=False)]
+
+
+def test_flux_applies_what_the_local_stack_applies(pair):
+    remote, local = pair
+    assert flux_parity.parity_problems(remote, local, REPO) == []
+
+
+def test_one_kustomization_per_application_layer_in_layer_order(pair):
+    remote, local = pair
+    expected = non_bootstrap_names(remote)
+    # Registration order under mocks is not program order: compare sets, and the ordered outputs.
+    assert sorted(k["metadata"]["name"] for k in flux_parity.kustomizations(remote)) == sorted(expected)
+    assert sorted(flux_parity.local_layer_objects(local)) == sorted(expected)
+    assert remote.outputs["flux"]["kustomizations"] == expected
+    assert local.outputs["layers"] == expected
+
+
+def test_every_path_is_a_non_empty_directory_of_the_repository(pair):
+    remote, _ = pair
+    for kustomization in flux_parity.kustomizations(remote):
+        assert flux_parity.path_problems(kustomization, REPO) == []
+
+
+def test_depends_on_names_existing_kustomizations_without_cycles(pair):
+    remote, _ = pair
+    assert flux_parity.dependency_problems(flux_parity.kustomizations(remote)) == []
+
+
+def test_remote_stack_applies_no_application_layer_object(pair):
+    remote, local = pair
+    assert flux_parity.direct_application_problems(remote, flux_parity.local_layer_objects(local)) == []
+
+
+def test_kustomizations_read_the_one_git_repository(pair):
+    remote, _ = pair
+    (repository,) = flux_parity.git_repositories(remote)
+    for kustomization in flux_parity.kustomizations(remote):
+        assert kustomization["spec"]["sourceRef"] == {"kind": "GitRepository", "name": repository["metadata"]["name"]}
+        assert kustomization["metadata"]["namespace"] == repository["metadata"]["namespace"]
+
+
+# --- temporary extra layers: the same checks with Kustomizations that exist whatever LAYERS holds today ---
+
+EXTRA_CONFIG = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: extra-settings
+  namespace: ${ns_app}
+data:
+  owner: "${platform_name:=unnamed}"
+  literal: "$${not_substituted}"
+"""
+EXTRA_APP = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: extra-app
+  namespace: ${ns_app}
+data:
+  vault: ${vault_address}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: extra-untouched
+  namespace: ${ns_app}
+  annotations:
+    kustomize.toolkit.fluxcd.io/substitute: disabled
+data:
+  template: "${kept_as_is}"
+"""
+
+
+@pytest.fixture
+def extra_layers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the repository's manifests plus three layers (one disabled), patched into LAYERS."""
+    repo = tmp_path / "repo"
+    shutil.copytree(REPO / "manifests", repo / "manifests")
+    (repo / "manifests" / "extra-config").mkdir()
+    (repo / "manifests" / "extra-config" / "settings.yaml").write_text(EXTRA_CONFIG)
+    (repo / "manifests" / "extra-app" / "nested").mkdir(parents=True)
+    (repo / "manifests" / "extra-app" / "nested" / "app.yaml").write_text(EXTRA_APP)
+    monkeypatch.setattr(layers, "MANIFESTS_DIR", repo / "manifests")
+    monkeypatch.setattr(
+        layers,
+        "LAYERS",
+        (
+            *layers.LAYERS,
+            Layer("extra-config"),
+            Layer("extra-off", enabled=lambda _settings: False),
+            Layer("extra-app", depends_on=("pki", "extra-off", "extra-config")),
+        ),
+    )
+    return repo
+
+
+def test_extra_layers_become_chained_kustomizations_with_parity(extra_layers: Path):
+    remote, local = run_pair()
+    found = {k["metadata"]["name"]: k for k in flux_parity.kustomizations(remote)}
+    assert remote.outputs["flux"]["kustomizations"][-2:] == ["extra-config", "extra-app"]
+    assert {"extra-config", "extra-app"} <= set(found)
+    assert "extra-off" not in found  # disabled layers are neither synced nor depended on
+    assert found["extra-app"]["spec"]["dependsOn"] == [{"name": "extra-config"}]
+    assert found["extra-app"]["spec"]["path"] == "./manifests/extra-app"
+    for kustomization in found.values():
+        assert kustomization["spec"]["prune"] is True and kustomization["spec"]["wait"] is True
+        validate_object(copy.deepcopy(kustomization))
+    assert flux_parity.parity_problems(remote, local, extra_layers) == []
+    assert flux_parity.dependency_problems(list(found.values())) == []
+    assert flux_parity.direct_application_problems(remote, flux_parity.local_layer_objects(local)) == []
+    applied = {o["metadata"]["name"]: o for objs in flux_parity.local_layer_objects(local).values() for o in objs}
+    assert applied["extra-settings"]["data"] == {"owner": "platform", "literal": "${not_substituted}"}
+    assert applied["extra-untouched"]["data"] == {"template": "${kept_as_is}"}
+    # Local ConfigGroups are chained like the Kustomizations.
+    groups = {r.name: r for r in local.of_type("kubernetes:yaml/v2:ConfigGroup")}
+    assert groups["extra-config"].urn in groups["extra-app"].dependencies
+
+
+def _with_kustomization(run: ProgramRun, name: str, change) -> ProgramRun:
+    """A copy of `run` where Kustomization `name` was edited by `change(spec)`."""
+    changed = copy.deepcopy(run)
+    for registration in changed.registrations:
+        if registration.inputs.get("kind") == "Kustomization" and registration.inputs["metadata"]["name"] == name:
+            change(registration.inputs["spec"])
+    return changed
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        # A defaulted variable missing from substitute: Flux silently uses the default.
+        (lambda spec: spec["postBuild"]["substitute"].pop("platform_name"), "differs"),
+        # A variable without default missing from substitute: Flux fails the reconciliation.
+        (lambda spec: spec["postBuild"]["substitute"].pop("ns_app"), "Flux would fail"),
+        (lambda spec: spec["postBuild"]["substitute"].update(ns_app="elsewhere"), "Flux would apply"),
+        (lambda spec: spec.update(path="./manifests/extra-app"), "Flux would apply"),
+        (lambda spec: spec.update(path="./manifests/missing"), "does not exist"),
+        (lambda spec: spec.update(path="./manifests/extra-config/settings.yaml"), "a file"),
+        (lambda spec: spec.update(path="../outside"), "outside the repository"),
+    ],
+    ids=["default-var-dropped", "var-dropped", "var-changed", "wrong-path", "missing-path", "file-path", "escape"],
+)
+def test_parity_catches_a_broken_kustomization(extra_layers: Path, change, expected):
+    remote, local = run_pair()
+    broken = _with_kustomization(remote, "extra-config", change)
+    problems = flux_parity.parity_problems(broken, local, extra_layers)
+    assert any(expected in p for p in problems), problems
+
+
+def test_parity_catches_a_layer_only_one_side_has(extra_layers: Path):
+    remote, local = run_pair()
+    dropped = copy.deepcopy(remote)
+    dropped.registrations = [r for r in dropped.registrations if not r.name.endswith("extra-app")]
+    assert any("no Kustomization" in p for p in flux_parity.parity_problems(dropped, local, extra_layers))
+
+
+def test_dependency_check_catches_missing_targets_and_cycles():
+    def kustomization(name: str, *depends: str) -> dict:
+        return {
+            "metadata": {"name": name, "namespace": "flux-system"},
+            "spec": {"dependsOn": [{"name": d} for d in depends]},
+        }
+
+    assert flux_parity.dependency_problems([kustomization("a"), kustomization("b", "a")]) == []
+    missing = flux_parity.dependency_problems([kustomization("a", "ghost")])
+    assert missing == ["Kustomization a: dependsOn 'ghost' does not exist"]
+    cycle = flux_parity.dependency_problems([kustomization("a", "c"), kustomization("b", "a"), kustomization("c", "b")])
+    assert any("cycle" in p for p in cycle), cycle
+
+
+def test_direct_application_check_catches_layer_objects(extra_layers: Path):
+    """The local run applies the layers itself: the check must flag exactly that."""
+    _, local = run_pair()
+    problems = flux_parity.direct_application_problems(local, flux_parity.local_layer_objects(local))
+    assert any("ConfigGroup 'extra-app'" in p for p in problems), problems
+    assert any("extra-settings" in p for p in problems), problems

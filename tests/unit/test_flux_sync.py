@@ -1,0 +1,141 @@
+"""Flux sync objects: the GitRepository reference and credentials, the Kustomization fields, bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from components import flux_sync, layers
+from components.config import ConfigError, load_settings
+from components.layers import Layer
+from tests.harness.program import run_stack
+from tests.harness.schemas import validate_object
+from tests.unit.test_config import REMOTE_OK, FakeConfig
+
+SSH = {"gitUrl": "ssh://git@github.com/org/repo", "knownHosts": "github.com ssh-ed25519 AAAAC3Nza"}
+CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+
+
+def settings(flux: dict | None = None, secrets: dict | None = None):
+    return load_settings(FakeConfig({**REMOTE_OK, "flux": {**REMOTE_OK["flux"], **(flux or {})}}, secrets), "remote")
+
+
+@pytest.mark.parametrize(
+    ("flux", "ref"),
+    [
+        ({}, {"branch": "main"}),
+        ({"branch": "release"}, {"branch": "release"}),
+        ({"branch": "", "tag": "v1.2.0"}, {"tag": "v1.2.0"}),
+        ({"branch": "", "semver": ">=1.0.0 <2.0.0"}, {"semver": ">=1.0.0 <2.0.0"}),
+    ],
+)
+def test_git_repository_reference(flux, ref):
+    repository = flux_sync.git_repository(settings(flux))
+    assert repository["spec"]["ref"] == ref
+    assert "secretRef" not in repository["spec"]  # public HTTPS: no credentials
+    validate_object(repository)
+
+
+def test_public_repository_has_no_secret():
+    run = run_stack("remote")
+    assert not run.of_type("kubernetes:core/v1:Secret")
+    repository = run.named("flux-sync-platform")
+    assert repository.inputs["spec"] == {
+        "url": "https://github.com/example/platform",
+        "ref": {"branch": "main"},
+        "interval": "5m",
+    }
+    assert repository.inputs["metadata"]["namespace"] == "flux-system"
+
+
+@pytest.mark.parametrize(
+    ("flux", "secrets", "keys"),
+    [
+        ({"private": True}, {"fluxGitToken": "tok-123"}, {"username": "git", "password": "tok-123"}),
+        ({"gitUsername": "bot"}, {"fluxGitToken": "tok-123"}, {"username": "bot", "password": "tok-123"}),
+        (SSH, {"fluxGitSshKey": "PRIVATE KEY"}, {"identity": "PRIVATE KEY", "known_hosts": SSH["knownHosts"]}),
+        ({"caCert": CA}, {}, {"ca.crt": CA}),
+        ({"private": True, "caCert": CA}, {"fluxGitToken": "t"}, {"username": "git", "password": "t", "ca.crt": CA}),
+    ],
+    ids=["https-token", "https-user", "ssh", "ca-only", "https-token-ca"],
+)
+def test_credentials_secret_holds_only_pulumi_secrets(flux, secrets, keys):
+    run = run_stack("remote", {"flux": flux}, secrets)
+    secret = run.named(flux_sync.CREDENTIALS_SECRET, "kubernetes:core/v1:Secret")
+    assert secret.inputs["stringData"] == keys
+    assert secret.inputs["metadata"] == {
+        "name": flux_sync.CREDENTIALS_SECRET,
+        "namespace": "flux-system",
+        "labels": {"app.kubernetes.io/part-of": "platform", "app.kubernetes.io/managed-by": "pulumi"},
+    }
+    for name in keys:
+        assert secret.is_secret(f"stringData.{name}"), secret.secret_paths
+    repository = run.named("flux-sync-platform")
+    assert repository.inputs["spec"]["secretRef"] == {"name": flux_sync.CREDENTIALS_SECRET}
+    assert secret.urn in repository.dependencies
+    # The values never reach a plain output or the GitRepository.
+    assert "tok-123" not in repr(run.outputs) and "tok-123" not in repr(repository.inputs)
+
+
+def test_flux_objects_wait_for_controllers_and_bootstrap_layers():
+    run = run_stack("remote")
+    repository = run.named("flux-sync-platform")
+    flux2 = run.named("flux2", "kubernetes:helm.sh/v3:Release")
+    pki = run.named("pki", "kubernetes:yaml/v2:ConfigGroup")  # depending on a component = on its children
+    assert {flux2.urn, pki.urn} <= set(repository.dependencies)
+    assert "providers:kubernetes::kubernetes" in repository.provider
+
+
+def test_kustomization_fields(monkeypatch):
+    monkeypatch.setattr(layers, "LAYERS", (*layers.LAYERS, Layer("pki-extra", depends_on=("pki",)), Layer("late")))
+    monkeypatch.setattr(layers, "render", lambda *_: [])
+    current = settings({"interval": "10m", "path": "deploy/manifests"})
+    first, second = flux_sync.kustomizations(current)
+    assert first["spec"] == {
+        "interval": "10m",
+        "retryInterval": flux_sync.KUSTOMIZATION_RETRY_INTERVAL,
+        "timeout": flux_sync.KUSTOMIZATION_TIMEOUT,
+        "sourceRef": {"kind": "GitRepository", "name": "platform"},
+        "path": "./deploy/manifests/pki-extra",
+        "prune": True,
+        "wait": True,
+        "postBuild": {"substitute": layers.variables(current)},
+    }  # no dependsOn: its only dependency (pki) is a bootstrap layer Pulumi applied first
+    assert second["spec"]["dependsOn"] == [{"name": "pki-extra"}]
+    for obj in (first, second):
+        validate_object(obj)
+
+
+def test_unknown_layer_dependency_is_refused(monkeypatch):
+    monkeypatch.setattr(layers, "LAYERS", (*layers.LAYERS, Layer("app", depends_on=("postgres-typo",))))
+    with pytest.raises(ValueError, match="postgres-typo"):
+        flux_sync.kustomizations(settings())
+
+
+# Bad input on top of tests/unit/test_config.py BAD_CONFIG (which covers a missing URL, scp-like and
+# non-Git URLs, branch + tag, SSH without a key or known_hosts, and a private repository without a token).
+BAD_FLUX = [
+    ({"gitUrl": "https://"}, {}, "platform:flux.gitUrl", "https://github.com/org/repo"),
+    ({"gitUrl": "http://github.com/org/repo"}, {}, "platform:flux.gitUrl", "https://"),
+    ({"gitUrl": "https://user:pw@github.com/org/repo"}, {}, "platform:flux.gitUrl", "https://"),
+    ({"gitUrl": "ssh://github.com/org/repo"}, {}, "platform:flux.gitUrl", "ssh://"),
+    ({"gitUrl": "github.com/org/repo"}, {}, "platform:flux.gitUrl", "https://"),
+    ({"branch": "main", "semver": "1.x"}, {}, "platform:flux.semver", "only one"),
+    ({"branch": "", "tag": "v1", "semver": "1.x"}, {}, "platform:flux.semver", "only one"),
+    ({"interval": "five minutes"}, {}, "platform:flux.interval", "duration"),
+    ({"path": "../elsewhere manifests"}, {}, "platform:flux.path", "repository path"),
+    ({**SSH, "knownHosts": ""}, {"fluxGitSshKey": "k"}, "platform:flux.knownHosts", "ssh-keyscan"),
+    ({"private": True}, {"fluxGitSshKey": "k"}, "platform:fluxGitToken", "--secret"),
+]
+
+
+@pytest.mark.parametrize(("flux", "secrets", "key", "fix"), BAD_FLUX, ids=[f"{c[2]}:{c[3]}" for c in BAD_FLUX])
+def test_bad_flux_input_names_the_key_and_the_fix(flux, secrets, key, fix):
+    with pytest.raises(ConfigError) as caught:
+        settings(flux, secrets)
+    message = str(caught.value)
+    assert f"{key}:" in message and fix in message and "Fix:" in message, message
+
+
+def test_remote_stack_without_git_url_registers_nothing():
+    with pytest.raises(Exception, match=r"platform:flux\.gitUrl"):
+        run_stack("remote", {"mode": "remote", "s3": {"backend": "minio"}}, replace=True)
