@@ -44,6 +44,7 @@ class LocalClusterSettings:
     encryption_at_rest: bool
     http_port: int
     https_port: int
+    workers: int = 0  # worker nodes besides the control plane (3 allow vault.antiAffinity: required)
 
 
 @dataclass(frozen=True)
@@ -234,7 +235,7 @@ def _section(source: ConfigSource, name: str) -> Section:
     return Section(_key(name), raw)
 
 
-def _kubernetes(section: Section) -> KubernetesSettings:
+def _kubernetes(section: Section, mode: str) -> KubernetesSettings:
     context = section.string("context", "")
     cluster = section.section("cluster")
     settings = KubernetesSettings(
@@ -245,8 +246,15 @@ def _kubernetes(section: Section) -> KubernetesSettings:
             encryption_at_rest=cluster.boolean("encryptionAtRest", True),
             http_port=cluster.integer("httpPort", 8080, minimum=1, maximum=65535),
             https_port=cluster.integer("httpsPort", 8443, minimum=1, maximum=65535),
+            workers=cluster.integer("workers", 0, minimum=0, maximum=6),
         ),
     )
+    if settings.cluster.create and mode != "local":
+        raise cluster.fail("create", "only the local stack creates its own kind cluster", "false")
+    if settings.cluster.create and context:
+        raise section.fail("context", "kubernetes.cluster.create uses the new cluster's own kubeconfig", '""')
+    if settings.cluster.http_port == settings.cluster.https_port:
+        raise cluster.fail("httpsPort", "must differ from httpPort", "8443")
     cluster.finish()
     section.finish()
     return settings
@@ -575,7 +583,7 @@ def load_settings(source: ConfigSource, stack: str) -> Settings:
     return Settings(
         stack=stack,
         mode=mode,
-        kubernetes=_kubernetes(_section(source, "kubernetes")),
+        kubernetes=_kubernetes(_section(source, "kubernetes"), mode),
         namespaces=_namespaces(_section(source, "namespaces")),
         pki=_pki(_section(source, "pki")),
         vault=_vault(_section(source, "vault"), mode, source.get_secret("vaultUnsealKeys")),

@@ -15,7 +15,7 @@ _RESTRICTED = ("app",)
 class InfraComponent(pulumi.ComponentResource):
     """Owns the Kubernetes provider(s) and all namespaces.
 
-    Needs: settings, and `kubeconfig` when the program created the cluster itself (the local kind cluster);
+    Needs: settings, and `kubeconfig` + `cluster` when the program created the cluster (the local kind cluster);
     otherwise the provider uses `kubernetes.context`. Every Kubernetes resource in the program uses
     `self.provider` (or `self.vault_provider` for Vault's own objects) explicitly, so a stray default
     provider can never deploy to whatever context happens to be current.
@@ -37,6 +37,7 @@ class InfraComponent(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
         *,
         kubeconfig: pulumi.Input[str] | None = None,
+        cluster: pulumi.Resource | None = None,
     ):
         super().__init__("platform:infra:Infra", name, None, opts)
         self.provider = k8s.Provider(
@@ -46,7 +47,8 @@ class InfraComponent(pulumi.ComponentResource):
             context=None if kubeconfig is not None else settings.kubernetes.context or None,
             # Refuse to guess: objects without an explicit namespace would land in "default".
             namespace=None,
-            opts=pulumi.ResourceOptions(parent=self),
+            # Explicit, not only through the kubeconfig Output: the cluster must exist before any API call.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster] if cluster else None),
         )
         vault = settings.vault
         self.vault_provider = self.provider

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 from components.config import Settings
 from components.infra import InfraComponent
+from components.local_cluster import LocalClusterComponent
 from components.operators import OperatorsComponent
 from components.pki import PkiComponent
+from components.vault.component import VaultComponent
 
 
 @dataclass(frozen=True)
@@ -15,10 +17,21 @@ class Bootstrap:
     infra: InfraComponent
     operators: OperatorsComponent
     pki: PkiComponent
+    vault: VaultComponent
+    cluster: LocalClusterComponent | None = None
 
 
 def deploy_bootstrap(settings: Settings) -> Bootstrap:
-    infra = InfraComponent("infra", settings)
+    # kubernetes.cluster.create (local stack only, enforced by config): our own kind cluster, whose
+    # kubeconfig the provider uses; otherwise the provider uses the configured kubectl context.
+    cluster = LocalClusterComponent("local-cluster", settings) if settings.kubernetes.cluster.create else None
+    infra = InfraComponent(
+        "infra",
+        settings,
+        kubeconfig=cluster.kubeconfig if cluster else None,
+        cluster=cluster.cluster if cluster else None,
+    )
     operators = OperatorsComponent("operators", settings, infra)
     pki = PkiComponent("pki", settings, infra, depends_on=operators.all)
-    return Bootstrap(infra=infra, operators=operators, pki=pki)
+    vault = VaultComponent("vault", settings, infra, depends_on=[pki, *operators.all])
+    return Bootstrap(infra=infra, operators=operators, pki=pki, vault=vault, cluster=cluster)

@@ -155,6 +155,29 @@ BAD_CONFIG = [
         "platform:kubernetes.cluster.create",
         "true or false",
     ),
+    # The local kind cluster (issue 9): local stack only, its own kubeconfig, distinct host ports.
+    (
+        "remote",
+        {**REMOTE_OK, "kubernetes": {"cluster": {"create": True}}},
+        {},
+        "platform:kubernetes.cluster.create",
+        "only the local stack",
+    ),
+    (
+        "local",
+        {"kubernetes": {"context": "kind-x", "cluster": {"create": True}}},
+        {},
+        "platform:kubernetes.context",
+        "own kubeconfig",
+    ),
+    (
+        "local",
+        {"kubernetes": {"cluster": {"create": True, "httpPort": 8443}}},
+        {},
+        "platform:kubernetes.cluster.httpsPort",
+        "differ",
+    ),
+    ("local", {"kubernetes": {"cluster": {"workers": 9}}}, {}, "platform:kubernetes.cluster.workers", "out of range"),
     # Vault elsewhere (issue 9): a second cluster or an existing Vault, never both; TLS only; CA required.
     (
         "local",
@@ -248,7 +271,5 @@ def test_settings_are_immutable():
 
 
 def test_single_replica_is_standalone():
-    settings = load_settings(
-        FakeConfig({"vault": {"replicas": 1, "keyShares": 1, "keyThreshold": 1}}), "local"
-    )
+    settings = load_settings(FakeConfig({"vault": {"replicas": 1, "keyShares": 1, "keyThreshold": 1}}), "local")
     assert not settings.vault.ha and settings.vault.pods == ("vault-0",)

@@ -1,0 +1,159 @@
+"""The kind dynamic provider against fake `kind`/`docker` executables: argv, files, modes, no secret in argv."""
+
+from __future__ import annotations
+
+import json
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from components.kind_provider import (
+    CONFIG_FILE,
+    ENCRYPTION_FILE,
+    KUBECONFIG_FILE,
+    KindClusterProvider,
+    KindError,
+    create_command,
+)
+
+KEY = "c2VjcmV0LWtleS1vZi0zMi1ieXRlcy0wMTIzNDU2Nzg5YWI="  # fake, but shaped like the real one
+KUBECONFIG_TEXT = "apiVersion: v1\nkind: Config\ncurrent-context: kind-dev\n"
+
+FAKE_KIND = f"""#!{sys.executable}
+import json, os, sys
+with open(os.environ["FAKE_LOG"], "a") as log:
+    log.write(json.dumps(sys.argv) + "\\n")
+args = sys.argv[1:]
+if args[:2] == ["get", "clusters"]:
+    print(os.environ.get("FAKE_EXISTING", ""))
+elif args[:2] == ["create", "cluster"]:
+    path = args[args.index("--kubeconfig") + 1]
+    with open(path, "w") as handle:
+        handle.write({KUBECONFIG_TEXT!r})
+elif args[:2] == ["delete", "cluster"]:
+    pass
+else:
+    sys.exit("unexpected kind call")
+"""
+
+FAKE_DOCKER = f"""#!{sys.executable}
+import json, os, sys
+with open(os.environ["FAKE_LOG"], "a") as log:
+    log.write(json.dumps(sys.argv) + "\\n")
+flag = "    - --encryption-provider-config=/etc/kubernetes/encryption/config.yaml\\n"
+print("spec:\\n  containers:\\n  - command:\\n    - kube-apiserver\\n" + (flag if os.environ.get("FAKE_FLAG") else ""))
+"""
+
+
+@pytest.fixture
+def fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, text in (("kind", FAKE_KIND), ("docker", FAKE_DOCKER)):
+        script = bin_dir / name
+        script.write_text(text)
+        script.chmod(0o755)
+    log = tmp_path / "argv.log"
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    monkeypatch.setenv("FAKE_LOG", str(log))
+    monkeypatch.setenv("FAKE_FLAG", "1")
+    return log
+
+
+def calls(log: Path) -> list[list[str]]:
+    return [json.loads(line)[1:] for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def props(state_dir: Path, **override) -> dict:
+    config = {"kind": "Cluster", "apiVersion": "kind.x-k8s.io/v1alpha4", "name": "dev"}
+    return {
+        "cluster_name": "dev",
+        "config": yaml.safe_dump(config),
+        "encryption_key": KEY,
+        "node_files": {"certs.d/registry.local/hosts.toml": 'server = "https://registry.local"\n'},
+        "state_dir": str(state_dir),
+        "kubeconfig": None,
+        **override,
+    }
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_create_runs_kind_with_files_only_and_returns_the_kubeconfig(fakes: Path, tmp_path: Path):
+    state = tmp_path / "state" / "dev"
+    result = KindClusterProvider().create(props(state))
+
+    argv = calls(fakes)
+    assert argv[0] == ["get", "clusters"]
+    assert argv[1] == create_command("dev", state / CONFIG_FILE, state / KUBECONFIG_FILE)[1:]
+    assert argv[2] == ["exec", "dev-control-plane", "cat", "/etc/kubernetes/manifests/kube-apiserver.yaml"]
+    assert not any(KEY in arg for call in argv for arg in call), "the encryption key reached argv"
+
+    assert result.id == "dev"
+    assert result.outs["kubeconfig"] == KUBECONFIG_TEXT
+    encryption = state / ENCRYPTION_FILE
+    written = yaml.safe_load(encryption.read_text())
+    assert written["kind"] == "EncryptionConfiguration"
+    assert written["resources"][0]["providers"][0]["secretbox"]["keys"][0]["secret"] == KEY
+    assert mode(encryption) == 0o600 and mode(encryption.parent) == 0o700
+    assert mode(state / CONFIG_FILE) == 0o600 and mode(state / KUBECONFIG_FILE) == 0o600
+    assert mode(state) == 0o700
+    assert (state / "certs.d/registry.local/hosts.toml").read_text().startswith("server =")
+    assert KEY not in (state / CONFIG_FILE).read_text()
+
+
+def test_create_fails_when_the_api_server_runs_without_encryption(fakes: Path, tmp_path: Path, monkeypatch):
+    monkeypatch.delenv("FAKE_FLAG")
+    with pytest.raises(KindError, match="encryption-provider-config"):
+        KindClusterProvider().create(props(tmp_path / "s"))
+
+
+def test_without_a_key_no_encryption_file_and_no_check(fakes: Path, tmp_path: Path):
+    state = tmp_path / "s"
+    KindClusterProvider().create(props(state, encryption_key=None))
+    assert not (state / ENCRYPTION_FILE).exists()
+    assert [c[0] for c in calls(fakes)] == ["get", "create"]
+
+
+def test_an_existing_cluster_of_that_name_is_not_taken_over(fakes: Path, tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("FAKE_EXISTING", "other\ndev")
+    with pytest.raises(KindError, match="kind delete cluster --name dev"):
+        KindClusterProvider().create(props(tmp_path / "s"))
+    assert [c[0] for c in calls(fakes)] == ["get"]
+
+
+def test_delete_removes_the_cluster_and_the_key_file(fakes: Path, tmp_path: Path):
+    state = tmp_path / "s"
+    provider = KindClusterProvider()
+    created = provider.create(props(state))
+    provider.delete("dev", created.outs)
+    assert calls(fakes)[-1] == ["delete", "cluster", "--name", "dev", "--kubeconfig", str(state / KUBECONFIG_FILE)]
+    assert not (state / ENCRYPTION_FILE).exists() and not (state / KUBECONFIG_FILE).exists()
+
+
+def test_missing_kind_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(KindError, match=r"kind.*not on PATH"):
+        KindClusterProvider().create(props(tmp_path / "s"))
+
+
+@pytest.mark.parametrize(
+    ("change", "replaces"),
+    [
+        ({}, []),
+        ({"config": "kind: Cluster\nname: other\n"}, ["config"]),
+        ({"encryption_key": "b3RoZXI="}, ["encryption_key"]),
+        ({"node_files": {}}, ["node_files"]),
+        ({"kubeconfig": "changed output"}, []),  # an output never triggers a replacement
+    ],
+)
+def test_diff_replaces_only_when_the_cluster_would_differ(tmp_path: Path, change: dict, replaces: list[str]):
+    old = props(tmp_path)
+    result = KindClusterProvider().diff("dev", old, {**old, **change})
+    assert result.replaces == replaces
+    assert result.changes is bool(replaces)
