@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from components import storage_secrets
 from components.config import Settings
 from components.manifest_renderer import MANIFESTS_DIR, render_layer
 from components.vault import contract
+from components.versions import IMAGES
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,18 @@ class Layer:
 #   handed to Flux in remote:          vault-config, s3 (MinIO only), registry (in-cluster only),
 #                                      postgresql, database-engine, migrations, app, ingress,
 #                                      network-policies
-LAYERS: tuple[Layer, ...] = (Layer("pki", bootstrap=True),)
+LAYERS: tuple[Layer, ...] = (
+    Layer("pki", bootstrap=True),
+    # MinIO tenant + its Vault-generated credentials; absent with an external S3 endpoint.
+    Layer("s3", depends_on=("pki",), enabled=lambda s: s.s3.backend == "minio"),
+    # The registry server; absent when registry.mode is external.
+    Layer("registry", depends_on=("pki", "s3"), enabled=lambda s: s.registry.mode == "in-cluster"),
+    # The app's pull Secret from the registry password in Vault: both registry modes.
+    Layer("registry-access", depends_on=("registry",)),
+    Layer("ingress", depends_on=("pki",)),
+    # Last: default-deny everywhere once every component (and its allow rules) exists.
+    Layer("network-policies"),
+)
 
 
 def active_layers(settings: Settings, *, bootstrap: bool | None = None) -> list[Layer]:
@@ -87,6 +100,13 @@ def variables(settings: Settings) -> dict[str, str]:
         "vault_app_kv_path": contract.app_kv_path(settings),
         "db_app_role": contract.DB_APP_ROLE,
         "db_migrations_role": contract.DB_MIGRATIONS_ROLE,
+        # S3, registry, ingress (manifests/s3, registry, registry-access, ingress, network-policies).
+        **storage_secrets.variables(settings),
+        "image_minio": IMAGES["minio"],
+        "image_registry": IMAGES["registry"],
+        "ingress_host": settings.ingress.host,
+        "app_name": settings.app.name,
+        "app_http_port": str(settings.app.http_port),
     }
 
 

@@ -8,6 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.config import Settings
+from components.edge_operators import minio_operator_values, traefik_values
 from components.helm import chart_release
 from components.infra import InfraComponent
 
@@ -101,6 +102,14 @@ class OperatorsComponent(pulumi.ComponentResource):
             ns.database_operator,
             cloudnative_pg_values(),
             self.releases["kube-prometheus-stack"],
+        )
+        if settings.s3.backend == "minio":
+            self.releases["minio-operator"] = release(
+                "minio-operator", "minio-operator", ns.storage_operator, minio_operator_values()
+            )
+        # Its ServiceMonitor needs the monitoring CRDs.
+        self.releases["traefik"] = release(
+            "traefik", "traefik", ns.ingress, traefik_values(settings), self.releases["kube-prometheus-stack"]
         )
         self.register_outputs({"releases": list(self.releases)})
 
