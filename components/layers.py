@@ -8,12 +8,12 @@ the single dict both use: the local renderer substitutes it, Flux gets it as `po
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components import storage_secrets
 from components.config import Settings
 from components.manifest_renderer import MANIFESTS_DIR, render_layer
 from components.vault import contract
@@ -39,15 +39,13 @@ class Layer:
 #                                      network-policies
 LAYERS: tuple[Layer, ...] = (
     Layer("pki", bootstrap=True),
-    # MinIO tenant + its Vault-generated credentials; absent with an external S3 endpoint.
-    Layer("s3", depends_on=("pki",), enabled=lambda s: s.s3.backend == "minio"),
-    # The registry server; absent when registry.mode is external.
-    Layer("registry", depends_on=("pki", "s3"), enabled=lambda s: s.registry.mode == "in-cluster"),
-    # The app's pull Secret from the registry password in Vault: both registry modes.
-    Layer("registry-access", depends_on=("registry",)),
-    Layer("ingress", depends_on=("pki",)),
-    # Last: default-deny everywhere once every component (and its allow rules) exists.
-    Layer("network-policies"),
+    # The password policy every generated secret uses (vault-config-operator).
+    Layer("vault-config"),
+    # CloudNativePG cluster (TLS, client certificates), Vault's DB engine, Flyway Job, the app.
+    Layer("postgresql", depends_on=("vault-config",)),
+    Layer("database-engine", depends_on=("postgresql",)),
+    Layer("migrations", depends_on=("database-engine",)),
+    Layer("app", depends_on=("migrations",)),
 )
 
 
@@ -100,13 +98,43 @@ def variables(settings: Settings) -> dict[str, str]:
         "vault_app_kv_path": contract.app_kv_path(settings),
         "db_app_role": contract.DB_APP_ROLE,
         "db_migrations_role": contract.DB_MIGRATIONS_ROLE,
-        # S3, registry, ingress (manifests/s3, registry, registry-access, ingress, network-policies).
-        **storage_secrets.variables(settings),
-        "image_minio": IMAGES["minio"],
-        "image_registry": IMAGES["registry"],
+        **_database_variables(settings),
+    }
+
+
+def _database_variables(settings: Settings) -> dict[str, str]:
+    """PostgreSQL, Vault's database engine, the migrations Job and the application."""
+    pg, app = settings.postgres, settings.app
+    return {
+        "postgres_cluster": contract.POSTGRES_CLUSTER,
+        "postgres_port": str(contract.POSTGRES_PORT),
+        "postgres_instances": str(pg.instances),
+        "postgres_storage_size": pg.storage_size,
+        "postgres_database": pg.database,
+        "postgres_image": IMAGES["postgresql"],
+        "postgres_client_cert_dir": contract.POSTGRES_CLIENT_CERT_DIR,
+        # NOLOGIN group roles: the owner of every table, and read/write without DDL.
+        "db_owner_role": f"{pg.database}_owner",
+        "db_rw_role": f"{pg.database}_rw",
+        "db_root_user": contract.DB_ROOT_USER,
+        "db_root_initial_secret": contract.DB_ROOT_INITIAL_SECRET,
+        "db_connection": contract.DB_CONNECTION,
+        "db_app_ttl": pg.app_role_ttl,
+        "db_migrations_ttl": pg.migrations_role_ttl,
+        "db_root_rotation_period": pg.root_rotation_period,
+        "app_name": app.name,
+        "app_http_port": str(app.http_port),
         "ingress_host": settings.ingress.host,
-        "app_name": settings.app.name,
-        "app_http_port": str(settings.app.http_port),
+        "app_image": app.image,
+        "migrations_image": app.migrations_image,
+        "app_replicas": str(app.replicas),
+        "app_metrics_port": str(app.metrics_port),
+        "app_log_level": app.log_level,
+        "app_otlp_endpoint": app.otlp_endpoint,
+        # A JSON object is a YAML flow mapping: the ConfigMap's `data` comes out as given, in both stacks.
+        "app_env": json.dumps(dict(sorted(app.env.items()))),
+        "app_hashing_secret": contract.APP_HASHING_SECRET,
+        "registry_pull_secret": contract.REGISTRY_PULL_SECRET,
     }
 
 

@@ -1,0 +1,85 @@
+"""The ACL policies of the two in-cluster Vault clients: what VSO may read, what vault-config-operator may write.
+
+Plain functions returning HCL, built from `contract` and settings only, so Pulumi (pulumi-vault `Policy`,
+see `components/vault/configuration.py`) and the real-server tests apply the very same text.
+
+Least privilege by construction: every path is exact or uses `+` (exactly one segment) for the entries
+of the app's KV folder; there is no `*` glob, no `sudo`, no `sys/mounts`, no `list`.
+
+- VSO (`contract.VSO_POLICY`, role `vault.operatorRole`): reads the app's KV v1/v2 entries and the two
+  database roles' credentials, and uses the transit key that encrypts its client cache. Lease renewal is
+  in Vault's `default` policy.
+- vault-config-operator (`contract.CONFIG_OPERATOR_POLICY`): exactly the paths its custom resources in
+  `manifests/` call. PasswordPolicy writes `sys/policies/password/<name>`; RandomSecret asks that policy
+  to `generate`, writes `kv/<folder>/<name>` (v1) or `kv2/data/<folder>/<name>` (v2; deletes through
+  `kv2/metadata/...`); DatabaseSecretEngineConfig writes `<db>/config/<connection>`, reads its root
+  RandomSecret once, and calls `<db>/rotate-root/<connection>`; DatabaseSecretEngineRole writes
+  `<db>/roles/<role>`. The operator reads each path back to compare, and deletes it when the resource goes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from components.config import Settings
+from components.vault import contract
+
+CRUD = ("create", "read", "update", "delete")
+DB_ROLES = (contract.DB_APP_ROLE, contract.DB_MIGRATIONS_ROLE)
+
+
+def vso_rules(settings: Settings) -> dict[str, tuple[str, ...]]:
+    """Path -> capabilities for the Vault Secrets Operator's consumption role."""
+    folder = contract.app_kv_path(settings)
+    rules: dict[str, tuple[str, ...]] = {
+        f"{contract.KV_V1_MOUNT}/{folder}/+": ("read",),
+        f"{contract.KV_V2_MOUNT}/data/{folder}/+": ("read",),
+    }
+    for role in DB_ROLES:
+        rules[f"{contract.DATABASE_MOUNT}/creds/{role}"] = ("read",)
+    rules[f"{contract.TRANSIT_MOUNT}/encrypt/{contract.VSO_CACHE_KEY}"] = ("update",)
+    rules[f"{contract.TRANSIT_MOUNT}/decrypt/{contract.VSO_CACHE_KEY}"] = ("update",)
+    return rules
+
+
+def config_operator_rules(settings: Settings) -> dict[str, tuple[str, ...]]:
+    """Path -> capabilities for vault-config-operator (the writer of engine config and generated secrets)."""
+    folder = contract.app_kv_path(settings)
+    db = contract.DATABASE_MOUNT
+    rules: dict[str, tuple[str, ...]] = {
+        f"sys/policies/password/{contract.PASSWORD_POLICY}": CRUD,
+        f"sys/policies/password/{contract.PASSWORD_POLICY}/generate": ("read",),
+        f"{contract.KV_V1_MOUNT}/{folder}/+": CRUD,
+        f"{contract.KV_V2_MOUNT}/data/{folder}/+": ("create", "read", "update"),
+        f"{contract.KV_V2_MOUNT}/metadata/{folder}/+": ("delete",),
+        f"{db}/config/{contract.DB_CONNECTION}": CRUD,
+        f"{db}/rotate-root/{contract.DB_CONNECTION}": ("update",),
+    }
+    for role in DB_ROLES:
+        rules[f"{db}/roles/{role}"] = CRUD
+    return rules
+
+
+def render_hcl(rules: Mapping[str, Iterable[str]]) -> str:
+    """Policy HCL, deterministic (same rules, same text: no spurious Pulumi diffs)."""
+    blocks = []
+    for path, capabilities in rules.items():
+        quoted = ", ".join(f'"{c}"' for c in capabilities)
+        blocks.append(f'path "{path}" {{\n  capabilities = [{quoted}]\n}}\n')
+    return "\n".join(blocks)
+
+
+def vso_policy_hcl(settings: Settings) -> str:
+    return render_hcl(vso_rules(settings))
+
+
+def config_operator_policy_hcl(settings: Settings) -> str:
+    return render_hcl(config_operator_rules(settings))
+
+
+def operator_policies(settings: Settings) -> dict[str, str]:
+    """Policy name -> HCL, for `VaultConfiguration(policies=...)`."""
+    return {
+        contract.VSO_POLICY: vso_policy_hcl(settings),
+        contract.CONFIG_OPERATOR_POLICY: config_operator_policy_hcl(settings),
+    }
