@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from components import storage_secrets
 from components.config import Settings
 from components.manifest_renderer import MANIFESTS_DIR, render_layer
 from components.vault import contract
@@ -41,11 +42,20 @@ LAYERS: tuple[Layer, ...] = (
     Layer("pki", bootstrap=True),
     # The password policy every generated secret uses (vault-config-operator).
     Layer("vault-config"),
+    # MinIO tenant + its Vault-generated credentials; absent with an external S3 endpoint.
+    Layer("s3", depends_on=("pki",), enabled=lambda s: s.s3.backend == "minio"),
+    # The registry server; absent when registry.mode is external.
+    Layer("registry", depends_on=("pki", "s3"), enabled=lambda s: s.registry.mode == "in-cluster"),
+    # The app's pull Secret from the registry password in Vault: both registry modes.
+    Layer("registry-access", depends_on=("registry",)),
     # CloudNativePG cluster (TLS, client certificates), Vault's DB engine, Flyway Job, the app.
     Layer("postgresql", depends_on=("vault-config",)),
     Layer("database-engine", depends_on=("postgresql",)),
-    Layer("migrations", depends_on=("database-engine",)),
+    Layer("migrations", depends_on=("database-engine", "registry-access")),
     Layer("app", depends_on=("migrations",)),
+    Layer("ingress", depends_on=("pki",)),
+    # Last: default-deny everywhere once every component (and its allow rules) exists.
+    Layer("network-policies"),
 )
 
 
@@ -98,12 +108,20 @@ def variables(settings: Settings) -> dict[str, str]:
         "vault_app_kv_path": contract.app_kv_path(settings),
         "db_app_role": contract.DB_APP_ROLE,
         "db_migrations_role": contract.DB_MIGRATIONS_ROLE,
+        # S3, registry, ingress (manifests/s3, registry, registry-access, ingress, network-policies).
+        **storage_secrets.variables(settings),
+        "image_minio": IMAGES["minio"],
+        "image_registry": IMAGES["registry"],
+        "ingress_host": settings.ingress.host,
+        "app_name": settings.app.name,
+        "app_http_port": str(settings.app.http_port),
         **_database_variables(settings),
     }
 
 
 def _database_variables(settings: Settings) -> dict[str, str]:
-    """PostgreSQL, Vault's database engine, the migrations Job and the application."""
+    """PostgreSQL, Vault's database engine, the migrations Job and the application (app_name,
+    app_http_port and ingress_host are above)."""
     pg, app = settings.postgres, settings.app
     return {
         "postgres_cluster": contract.POSTGRES_CLUSTER,
@@ -122,9 +140,6 @@ def _database_variables(settings: Settings) -> dict[str, str]:
         "db_app_ttl": pg.app_role_ttl,
         "db_migrations_ttl": pg.migrations_role_ttl,
         "db_root_rotation_period": pg.root_rotation_period,
-        "app_name": app.name,
-        "app_http_port": str(app.http_port),
-        "ingress_host": settings.ingress.host,
         "app_image": app.image,
         "migrations_image": app.migrations_image,
         "app_replicas": str(app.replicas),
