@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -115,31 +114,34 @@ data:
 """
 
 
-@pytest.fixture
-def extra_layers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of the repository's manifests plus three layers (one disabled), patched into LAYERS."""
-    repo = tmp_path / "repo"
+@pytest.fixture(scope="module")
+def extra_runs(tmp_path_factory: pytest.TempPathFactory):
+    """A copy of the repository's manifests plus three layers (one disabled), patched into LAYERS, and
+    one run of each stack with them: (repository root, remote run, local run)."""
+    repo = tmp_path_factory.mktemp("extra") / "repo"
     shutil.copytree(REPO / "manifests", repo / "manifests")
     (repo / "manifests" / "extra-config").mkdir()
     (repo / "manifests" / "extra-config" / "settings.yaml").write_text(EXTRA_CONFIG)
     (repo / "manifests" / "extra-app" / "nested").mkdir(parents=True)
     (repo / "manifests" / "extra-app" / "nested" / "app.yaml").write_text(EXTRA_APP)
-    monkeypatch.setattr(layers, "MANIFESTS_DIR", repo / "manifests")
-    monkeypatch.setattr(
-        layers,
-        "LAYERS",
-        (
-            *layers.LAYERS,
-            Layer("extra-config"),
-            Layer("extra-off", enabled=lambda _settings: False),
-            Layer("extra-app", depends_on=("pki", "extra-off", "extra-config")),
-        ),
-    )
-    return repo
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(layers, "MANIFESTS_DIR", repo / "manifests")
+        patch.setattr(
+            layers,
+            "LAYERS",
+            (
+                *layers.LAYERS,
+                Layer("extra-config"),
+                Layer("extra-off", enabled=lambda _settings: False),
+                Layer("extra-app", depends_on=("pki", "extra-off", "extra-config")),
+            ),
+        )
+        remote, local = run_pair()
+    return repo, remote, local
 
 
-def test_extra_layers_become_chained_kustomizations_with_parity(extra_layers: Path):
-    remote, local = run_pair()
+def test_extra_layers_become_chained_kustomizations_with_parity(extra_runs):
+    extra_layers, remote, local = extra_runs
     found = {k["metadata"]["name"]: k for k in flux_parity.kustomizations(remote)}
     assert remote.outputs["flux"]["kustomizations"][-2:] == ["extra-config", "extra-app"]
     assert {"extra-config", "extra-app"} <= set(found)
@@ -184,15 +186,15 @@ def _with_kustomization(run: ProgramRun, name: str, change) -> ProgramRun:
     ],
     ids=["default-var-dropped", "var-dropped", "var-changed", "wrong-path", "missing-path", "file-path", "escape"],
 )
-def test_parity_catches_a_broken_kustomization(extra_layers: Path, change, expected):
-    remote, local = run_pair()
+def test_parity_catches_a_broken_kustomization(extra_runs, change, expected):
+    extra_layers, remote, local = extra_runs
     broken = _with_kustomization(remote, "extra-config", change)
     problems = flux_parity.parity_problems(broken, local, extra_layers)
     assert any(expected in p for p in problems), problems
 
 
-def test_parity_catches_a_layer_only_one_side_has(extra_layers: Path):
-    remote, local = run_pair()
+def test_parity_catches_a_layer_only_one_side_has(extra_runs):
+    extra_layers, remote, local = extra_runs
     dropped = copy.deepcopy(remote)
     dropped.registrations = [r for r in dropped.registrations if not r.name.endswith("extra-app")]
     assert any("no Kustomization" in p for p in flux_parity.parity_problems(dropped, local, extra_layers))
@@ -212,9 +214,9 @@ def test_dependency_check_catches_missing_targets_and_cycles():
     assert any("cycle" in p for p in cycle), cycle
 
 
-def test_direct_application_check_catches_layer_objects(extra_layers: Path):
+def test_direct_application_check_catches_layer_objects(extra_runs):
     """The local run applies the layers itself: the check must flag exactly that."""
-    _, local = run_pair()
+    _, _, local = extra_runs
     problems = flux_parity.direct_application_problems(local, flux_parity.local_layer_objects(local))
     assert any("ConfigGroup 'extra-app'" in p for p in problems), problems
     assert any("extra-settings" in p for p in problems), problems

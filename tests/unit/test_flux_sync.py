@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import pulumi
+import pulumi.runtime.settings as runtime_settings
 import pytest
 
 from components import flux_sync, layers
 from components.config import ConfigError, load_settings
+from components.flux_sync import FluxSyncComponent
+from components.infra import InfraComponent
 from components.layers import Layer
-from tests.harness.program import run_stack
+from tests.harness.program import PROJECT, PlatformMocks, ProgramRun, RecordingMonitor, run_stack
 from tests.harness.schemas import validate_object
 from tests.unit.test_config import REMOTE_OK, FakeConfig
 
@@ -17,6 +21,23 @@ CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 
 def settings(flux: dict | None = None, secrets: dict | None = None):
     return load_settings(FakeConfig({**REMOTE_OK, "flux": {**REMOTE_OK["flux"], **(flux or {})}}, secrets), "remote")
+
+
+def run_flux_sync(flux: dict, secrets: dict) -> ProgramRun:
+    """Only InfraComponent + FluxSyncComponent under the harness's recording mocks (a whole stack run
+    per credentials case would cost seconds each)."""
+    runtime_settings.ROOT.set(None)
+    mocks = PlatformMocks()
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack="remote", preview=False, monitor=monitor)
+
+    @pulumi.runtime.test
+    def program() -> None:
+        current = settings(flux, secrets)  # secrets become Outputs inside the mock engine
+        FluxSyncComponent("flux-sync", current, InfraComponent("infra", current), depends_on=[])
+
+    program()
+    return ProgramRun(stack="remote", registrations=list(monitor.registrations), outputs={})
 
 
 @pytest.mark.parametrize(
@@ -35,8 +56,8 @@ def test_git_repository_reference(flux, ref):
     validate_object(repository)
 
 
-def test_public_repository_has_no_secret():
-    run = run_stack("remote")
+def test_public_repository_has_no_secret(stack_runs):
+    run = stack_runs["remote"]
     assert not run.of_type("kubernetes:core/v1:Secret")
     repository = run.named("flux-sync-platform")
     assert repository.inputs["spec"] == {
@@ -59,7 +80,7 @@ def test_public_repository_has_no_secret():
     ids=["https-token", "https-user", "ssh", "ca-only", "https-token-ca"],
 )
 def test_credentials_secret_holds_only_pulumi_secrets(flux, secrets, keys):
-    run = run_stack("remote", {"flux": flux}, secrets)
+    run = run_flux_sync(flux, secrets)
     secret = run.named(flux_sync.CREDENTIALS_SECRET, "kubernetes:core/v1:Secret")
     assert secret.inputs["stringData"] == keys
     assert secret.inputs["metadata"] == {
@@ -76,8 +97,8 @@ def test_credentials_secret_holds_only_pulumi_secrets(flux, secrets, keys):
     assert "tok-123" not in repr(run.outputs) and "tok-123" not in repr(repository.inputs)
 
 
-def test_flux_objects_wait_for_controllers_and_bootstrap_layers():
-    run = run_stack("remote")
+def test_flux_objects_wait_for_controllers_and_bootstrap_layers(stack_runs):
+    run = stack_runs["remote"]
     repository = run.named("flux-sync-platform")
     flux2 = run.named("flux2", "kubernetes:helm.sh/v3:Release")
     pki = run.named("pki", "kubernetes:yaml/v2:ConfigGroup")  # depending on a component = on its children
@@ -86,8 +107,9 @@ def test_flux_objects_wait_for_controllers_and_bootstrap_layers():
 
 
 def test_kustomization_fields(monkeypatch):
-    monkeypatch.setattr(layers, "LAYERS", (*layers.LAYERS, Layer("pki-extra", depends_on=("pki",)), Layer("late")))
-    monkeypatch.setattr(layers, "render", lambda *_: [])
+    monkeypatch.setattr(
+        layers, "LAYERS", (Layer("pki", bootstrap=True), Layer("pki-extra", depends_on=("pki",)), Layer("late"))
+    )
     current = settings({"interval": "10m", "path": "deploy/manifests"})
     first, second = flux_sync.kustomizations(current)
     assert first["spec"] == {
