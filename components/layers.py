@@ -18,6 +18,7 @@ from components import storage_secrets
 from components.config import Settings
 from components.manifest_renderer import MANIFESTS_DIR, render_layer
 from components.vault import contract
+from components.vault.variables import vault_variables
 from components.versions import IMAGES
 
 
@@ -39,7 +40,12 @@ class Layer:
 #                                      postgresql, database-engine, migrations, app, ingress,
 #                                      network-policies
 LAYERS: tuple[Layer, ...] = (
+    # Monitors for operators installed before the monitoring CRDs (applied by OperatorsComponent).
+    Layer("operators-monitoring", bootstrap=True),
     Layer("pki", bootstrap=True),
+    # Vault's certificates (VaultComponent), then what its operators need (ServiceAccounts, CA, TokenReview).
+    Layer("vault", depends_on=("pki",), bootstrap=True),
+    Layer("vault-operators", depends_on=("vault",), bootstrap=True),
     # The password policy every generated secret uses (vault-config-operator).
     Layer("vault-config"),
     # MinIO tenant + its Vault-generated credentials; absent with an external S3 endpoint.
@@ -52,11 +58,18 @@ LAYERS: tuple[Layer, ...] = (
     Layer("postgresql", depends_on=("vault-config",)),
     Layer("database-engine", depends_on=("postgresql",)),
     Layer("migrations", depends_on=("database-engine", "registry-access")),
+    # app.secretsDelivery csi: the SecretProviderClass the app's CSI volume names (no Secret objects).
+    Layer("app-secrets-csi", depends_on=("database-engine",), enabled=lambda s: s.app.secrets_delivery == "csi"),
     Layer("app", depends_on=("migrations",)),
     Layer("ingress", depends_on=("pki",)),
     # Last: default-deny everywhere once every component (and its allow rules) exists.
     Layer("network-policies"),
 )
+
+
+def layer_named(name: str) -> Layer:
+    """The layer of that name (for the component that applies it)."""
+    return next(layer for layer in LAYERS if layer.name == name)
 
 
 def active_layers(settings: Settings, *, bootstrap: bool | None = None) -> list[Layer]:
@@ -115,6 +128,8 @@ def variables(settings: Settings) -> dict[str, str]:
         "ingress_host": settings.ingress.host,
         "app_name": settings.app.name,
         "app_http_port": str(settings.app.http_port),
+        # Vault's certificates, ServiceAccount and CA Secrets (components/vault/variables.py).
+        **vault_variables(settings),
         **_database_variables(settings),
     }
 

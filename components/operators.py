@@ -11,32 +11,65 @@ from components.config import Settings
 from components.edge_operators import minio_operator_values, traefik_values
 from components.helm import chart_release
 from components.infra import InfraComponent
+from components.k8s_apply import apply_objects
+from components.layers import layer_named, render
 
 
 def flux_values() -> dict[str, Any]:
     # Controllers only: the GitRepository/Kustomizations are the remote stack's (FluxSyncComponent).
-    return {"installCRDs": True, "watchAllNamespaces": True, "logLevel": "info"}
+    return {
+        "installCRDs": True,
+        "watchAllNamespaces": True,
+        "logLevel": "info",
+        # Nothing here updates images from Git: the image controllers would be idle code with write access.
+        "imageAutomationController": {"create": False},
+        "imageReflectionController": {"create": False},
+        # The chart's kustomize-controller (v1.8) substitutes an unset ${var} with "" unless strict mode is on;
+        # the local renderer (components/flux_substitution.py) fails instead, so both stacks must agree.
+        "kustomizeController": {"container": {"additionalArgs": ["--feature-gates=StrictPostBuildSubstitutions=true"]}},
+        # Scraped by kube-prometheus-stack (the release waits for it: the PodMonitor CRD comes from there).
+        "prometheus": {"podMonitor": {"create": True}},
+    }
 
 
 def cert_manager_values() -> dict[str, Any]:
+    # Every TLS certificate depends on these three Deployments: two replicas and a PDB each, so a node
+    # drain never leaves the webhook (which admits every Certificate) unavailable.
+    ha = {"replicaCount": 2, "podDisruptionBudget": {"enabled": True, "minAvailable": 1}}
     return {
         "crds": {"enabled": True, "keep": True},
-        "replicaCount": 2,
-        "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
-        "prometheus": {"enabled": True, "servicemonitor": {"enabled": True}},
+        **ha,
+        "webhook": ha,
+        "cainjector": ha,
+        "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}},
+        # No ServiceMonitor/PodMonitor from this chart: cert-manager is installed BEFORE kube-prometheus-stack
+        # (whose webhook certificates it issues), so the monitoring CRDs do not exist yet. The PodMonitor is
+        # in manifests/operators-monitoring/, applied after kube-prometheus-stack.
+        "prometheus": {"enabled": True, "servicemonitor": {"enabled": False}, "podmonitor": {"enabled": False}},
     }
 
 
 def kube_prometheus_stack_values() -> dict[str, Any]:
     return {
         # Admission webhook certificates from cert-manager instead of the chart's patch Job.
-        "prometheusOperator": {"admissionWebhooks": {"certManager": {"enabled": True}}},
+        "prometheusOperator": {
+            "admissionWebhooks": {"certManager": {"enabled": True}},
+            "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}},
+        },
         # Select every ServiceMonitor/PodMonitor/rule, not only those carrying this release's labels.
         "prometheus": {
             "prometheusSpec": {
                 "serviceMonitorSelectorNilUsesHelmValues": False,
                 "podMonitorSelectorNilUsesHelmValues": False,
                 "ruleSelectorNilUsesHelmValues": False,
+                "retention": "15d",
+                "resources": {"requests": {"cpu": "200m", "memory": "1Gi"}},
+                # Metrics survive a Prometheus restart (the chart default is an emptyDir).
+                "storageSpec": {
+                    "volumeClaimTemplate": {
+                        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "20Gi"}}}
+                    }
+                },
             }
         },
     }
@@ -83,18 +116,28 @@ class OperatorsComponent(pulumi.ComponentResource):
             )
 
         cert_manager = release("cert-manager", "cert-manager", ns.cert_manager, cert_manager_values())
+        # Its webhook certificates are cert-manager Certificates, so cert-manager goes first.
+        prometheus = release(
+            "kube-prometheus-stack",
+            "kube-prometheus-stack",
+            ns.monitoring,
+            kube_prometheus_stack_values(),
+            cert_manager,
+        )
         self.releases = {
             "cert-manager": cert_manager,
-            "flux2": release("flux2", "flux2", ns.flux, flux_values()),
-            # Its webhook certificates are cert-manager Certificates, so cert-manager goes first.
-            "kube-prometheus-stack": release(
-                "kube-prometheus-stack",
-                "kube-prometheus-stack",
-                ns.monitoring,
-                kube_prometheus_stack_values(),
-                cert_manager,
-            ),
+            "kube-prometheus-stack": prometheus,
+            # Its PodMonitor needs the monitoring CRDs.
+            "flux2": release("flux2", "flux2", ns.flux, flux_values(), prometheus),
         }
+        # Monitors for charts installed before the monitoring CRDs existed (cert-manager).
+        self.monitoring = apply_objects(
+            "operators-monitoring",
+            render(settings, layer_named("operators-monitoring")),
+            provider=infra.provider,
+            parent=self,
+            depends_on=[prometheus, cert_manager],
+        )
         # Its PodMonitor needs the monitoring CRDs, so it follows kube-prometheus-stack.
         self.releases["cloudnative-pg"] = release(
             "cloudnative-pg",

@@ -14,6 +14,6 @@ def deploy(settings: Settings) -> dict[str, Any]:
     bootstrap = deploy_bootstrap(settings)
     # Non-bootstrap layers applied directly; the remote stack hands the same layers to Flux.
     app_layers = AppLayersComponent(
-        "app-layers", settings, bootstrap.infra, depends_on=[*bootstrap.operators.all, bootstrap.pki]
+        "app-layers", settings, bootstrap.infra, depends_on=[*bootstrap.operators.all, bootstrap.pki, bootstrap.vault]
     )
     return {"layers": list(app_layers.groups)}

@@ -14,6 +14,6 @@ def deploy(settings: Settings) -> dict[str, Any]:
     bootstrap = deploy_bootstrap(settings)
     # Application layers: only the Flux sync objects here; Flux applies manifests/<layer>/ from Git.
     flux = FluxSyncComponent(
-        "flux-sync", settings, bootstrap.infra, depends_on=[*bootstrap.operators.all, bootstrap.pki]
+        "flux-sync", settings, bootstrap.infra, depends_on=[*bootstrap.operators.all, bootstrap.pki, bootstrap.vault]
     )
     return {"flux": {"gitRepository": flux.git_repository_name, "kustomizations": list(flux.kustomizations)}}

@@ -23,6 +23,7 @@ import referencing
 from jsonschema.validators import Draft202012Validator, extend
 
 KUBERNETES_VERSION = "1.33"
+_KV_DEFINITIONS_ID = "https://kubernetes.io/api/_definitions.json"
 _KV_ROOT = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
 
 
@@ -96,6 +97,13 @@ def _core_validator(kind: str, api_version: str) -> Draft202012Validator | None:
     return Draft202012Validator(schema, registry=resource @ _kv_registry())
 
 
+def kubernetes_definition_errors(definition: str, value: Any) -> list[str]:
+    """Strict-schema errors of `value` as the Kubernetes type `definition` (e.g. a pod's Affinity)."""
+    validator = Draft202012Validator({"$ref": f"{_KV_DEFINITIONS_ID}#/$defs/{definition}"}, registry=_kv_registry())
+    errors = sorted(validator.iter_errors(value), key=lambda e: list(e.path))
+    return [f"{''.join(f'.{p}' for p in e.path)}: {e.message}" for e in errors]
+
+
 def describe(obj: dict[str, Any]) -> str:
     meta = obj.get("metadata") or {}
     where = f"{meta.get('namespace')}/" if meta.get("namespace") else ""
@@ -128,6 +136,4 @@ def validate_object(obj: dict[str, Any]) -> None:
     errors = sorted(core.iter_errors(obj), key=lambda e: list(e.path))
     if errors:
         first = errors[0]
-        raise AssertionError(
-            f"{describe(obj)}: {first.message} at {'.'.join(map(str, first.path)) or '<root>'}"
-        )
+        raise AssertionError(f"{describe(obj)}: {first.message} at {'.'.join(map(str, first.path)) or '<root>'}")

@@ -1,0 +1,237 @@
+"""Values for the official Vault chart (pinned in components/versions.py), built from the settings.
+
+Mode follows `vault.replicas`: 1 = standalone (single-node Raft, HA off), 3/5/7 = HA Raft with one
+`retry_join` block per peer; 2 is refused by the config reader (no quorum after one loss).
+
+TLS everywhere: the listener serves the `issuer-leaf` certificate from manifests/vault/ (its Secret has
+`tls.crt` = leaf + intermediate, `tls.key`, `ca.crt` = root CA). The same certificate is each node's
+client certificate when it joins the leader (`leader_client_cert_file`), so it carries `client auth`,
+and its dnsNames (`server_dns_names()`) cover every `leader_api_addr` host below: the classic
+Raft-over-TLS failure is a peer name missing from the certificate.
+
+Why a Pulumi Helm release (components/helm.py) and not a Flux HelmRelease as the original had: Vault
+is a bootstrap layer. The program itself must initialise and unseal it in the same `pulumi up`, in
+both stacks, before Flux has anything to reconcile; a `helm.v3.Release` waits for the pods and keeps
+these values as plain inputs the tests validate against the chart's schema.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from components.config import Settings
+from components.vault import contract
+from components.versions import IMAGES
+
+CLUSTER_DOMAIN = "cluster.local"
+USERCONFIG = "/vault/userconfig"
+TLS_DIR = f"{USERCONFIG}/tls"
+DATA_PATH = "/vault/data"
+AUDIT_PATH = "/vault/audit"
+# Readiness that does not hold sealed or uninitialised pods back: the program unseals through the pods'
+# Services and port-forwards, which need them Ready first (a 503 here would deadlock init and unseal).
+HEALTH_PATH = "/v1/sys/health?standbyok=true&sealedcode=204&uninitcode=204"
+LIVENESS_INITIAL_DELAY = 60  # the original's value: Raft replay on a big data dir takes a while
+
+
+def tls_secret(settings: Settings) -> str:
+    """Secret of Vault's server certificate (in the Vault namespace); also holds the root CA `ca.crt`."""
+    return f"{settings.vault.release_name}-server-tls"
+
+
+def service_account(settings: Settings) -> str:
+    """Vault's own ServiceAccount (fixed to the release name, see `fullnameOverride`)."""
+    return settings.vault.release_name
+
+
+def internal_service(settings: Settings) -> str:
+    """The headless service that gives every pod a stable DNS name: `<pod>.<release>-internal`."""
+    return f"{settings.vault.release_name}-internal"
+
+
+def peer_addresses(settings: Settings) -> list[str]:
+    """`leader_api_addr` of every Raft peer, in pod order."""
+    return [f"https://{pod}.{internal_service(settings)}:{contract.VAULT_PORT}" for pod in settings.vault.pods]
+
+
+def server_dns_names(settings: Settings) -> list[str]:
+    """Every DNS name Vault's certificate must cover.
+
+    Each peer by name (what `retry_join` dials) and the wildcard for the headless service, every chart
+    Service in its short, namespaced and fully qualified forms, and `localhost`.
+    """
+    release, ns = settings.vault.release_name, settings.namespaces.vault
+    internal = internal_service(settings)
+    names = [f"{pod}.{internal}" for pod in settings.vault.pods]
+    names += [f"*.{internal}", f"*.{internal}.{ns}.svc", f"*.{internal}.{ns}.svc.{CLUSTER_DOMAIN}"]
+    services = [release, internal, f"{release}-ui"]
+    if settings.vault.ha:
+        services += [f"{release}-active", f"{release}-standby"]  # the chart creates these only in HA mode
+    for service in services:
+        names += [service, f"{service}.{ns}", f"{service}.{ns}.svc", f"{service}.{ns}.svc.{CLUSTER_DOMAIN}"]
+    names.append("localhost")
+    return names
+
+
+def dns_names_variable(settings: Settings) -> str:
+    """`server_dns_names()` as ONE YAML flow sequence for `dnsNames: ${vault_server_dns_names}`.
+
+    Flux substitution replaces scalars in the YAML text, and the list length follows `vault.replicas`,
+    so the whole list is one variable (JSON is valid YAML flow syntax). Names are built here, in one
+    tested function, instead of being spread over per-index variables.
+    """
+    return json.dumps(server_dns_names(settings))
+
+
+def _listener() -> str:
+    return f'''listener "tcp" {{
+  address         = "[::]:{contract.VAULT_PORT}"
+  cluster_address = "[::]:8201"
+  tls_cert_file   = "{TLS_DIR}/tls.crt"
+  tls_key_file    = "{TLS_DIR}/tls.key"
+  tls_min_version = "tls12"
+  telemetry {{
+    unauthenticated_metrics_access = true
+  }}
+}}'''
+
+
+def _retry_join(address: str) -> str:
+    return f'''  retry_join {{
+    leader_api_addr         = "{address}"
+    leader_ca_cert_file     = "{TLS_DIR}/ca.crt"
+    leader_client_cert_file = "{TLS_DIR}/tls.crt"
+    leader_client_key_file  = "{TLS_DIR}/tls.key"
+  }}'''
+
+
+def server_config(settings: Settings) -> str:
+    """The Vault server HCL. Avoid the words the chart's start script rewrites with sed (POD_IP, HOST_IP,
+    HOSTNAME, API_ADDR, ...): it substitutes them anywhere in this text."""
+    joins = [_retry_join(address) for address in peer_addresses(settings)] if settings.vault.ha else []
+    storage = "\n".join([f'storage "raft" {{\n  path = "{DATA_PATH}"', *joins, "}"])
+    standalone = (
+        []
+        if settings.vault.ha
+        # Raft needs a cluster address; in HA the chart sets it per pod, a single node never dials it.
+        else [f'cluster_addr = "https://127.0.0.1:8201"\napi_addr = "https://127.0.0.1:{contract.VAULT_PORT}"']
+    )
+    parts = [
+        "ui = true",
+        # mlock cannot pin Raft's memory-mapped BoltDB files (Vault's docs advise disabling it with
+        # integrated storage), and Kubernetes nodes run without swap, so nothing would be paged out anyway.
+        "disable_mlock = true",
+        *standalone,
+        _listener(),
+        storage,
+        # Labels pods vault-active/vault-sealed/..., which the -active/-standby Services select on.
+        'service_registration "kubernetes" {}',
+        'telemetry {\n  prometheus_retention_time = "30s"\n  disable_hostname = true\n}',
+    ]
+    return "\n\n".join(parts) + "\n"
+
+
+def _affinity(settings: Settings) -> dict[str, Any]:
+    term = {
+        "labelSelector": {
+            "matchLabels": {
+                "app.kubernetes.io/name": "vault",
+                "app.kubernetes.io/instance": settings.vault.release_name,
+                "component": "server",
+            }
+        },
+        "topologyKey": "kubernetes.io/hostname",
+    }
+    if settings.vault.anti_affinity == "required":
+        # One Vault pod per node: losing a node costs at most one Raft voter.
+        return {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [term]}}
+    # vault.antiAffinity=preferred: single-node clusters may stack pods (and lose quorum with the node).
+    return {
+        "podAntiAffinity": {
+            "preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 100, "podAffinityTerm": term}]
+        }
+    }
+
+
+def _image() -> dict[str, str]:
+    repository, _, tag = IMAGES["vault"].rpartition(":")
+    return {"repository": repository, "tag": tag}
+
+
+def _secret_volume(name: str, secret: str, mount_path: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    # 0440 with the pod's fsGroup: readable by Vault (gid 1000), by nobody else.
+    volume = {"name": name, "secret": {"secretName": secret, "defaultMode": 0o440}}
+    return volume, {"name": name, "mountPath": mount_path, "readOnly": True}
+
+
+def vault_values(settings: Settings) -> dict[str, Any]:
+    """The chart values for this stack's settings."""
+    vault = settings.vault
+    tls_volume, tls_mount = _secret_volume("tls", tls_secret(settings), TLS_DIR)
+    pg_volume, pg_mount = _secret_volume(
+        "postgres-client", contract.POSTGRES_CLIENT_CERT_SECRET, contract.POSTGRES_CLIENT_CERT_DIR
+    )
+    probe = {"enabled": True, "path": HEALTH_PATH, "port": contract.VAULT_PORT}
+    server: dict[str, Any] = {
+        "image": _image(),
+        # Requests sized for a small production cluster; no CPU limit (throttling stalls Raft heartbeats).
+        "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}},
+        "readinessProbe": {**probe, "initialDelaySeconds": 5, "periodSeconds": 5},
+        # Same tolerant path: a sealed pod is alive; restarting it would only seal it again.
+        "livenessProbe": {**probe, "initialDelaySeconds": LIVENESS_INITIAL_DELAY, "periodSeconds": 10},
+        "affinity": _affinity(settings),
+        "volumes": [tls_volume, pg_volume],
+        "volumeMounts": [tls_mount, pg_mount],
+        # The CLI inside the pods (`kubectl exec ... vault status`) trusts the platform CA.
+        "extraEnvironmentVars": {"VAULT_CACERT": f"{TLS_DIR}/ca.crt"},
+        "dataStorage": {"enabled": True, "size": vault.storage_size, "mountPath": DATA_PATH},
+        # The file audit device (enabled through the API by the bootstrap) writes here.
+        "auditStorage": {"enabled": True, "size": vault.audit_storage_size, "mountPath": AUDIT_PATH},
+        # Our own binding in manifests/vault-operators/ instead: visible, reviewed and tested there.
+        "authDelegator": {"enabled": False},
+        "serviceAccount": {"create": True, "name": service_account(settings), "serviceDiscovery": {"enabled": True}},
+        "statefulSet": {
+            "securityContext": {
+                "pod": {
+                    "runAsNonRoot": True,
+                    "runAsUser": 100,
+                    "runAsGroup": 1000,
+                    "fsGroup": 1000,
+                    "seccompProfile": {"type": "RuntimeDefault"},
+                },
+                "container": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+            }
+        },
+    }
+    if vault.ha:
+        server["standalone"] = {"enabled": False}
+        server["ha"] = {
+            "enabled": True,
+            "replicas": vault.replicas,
+            "raft": {"enabled": True, "setNodeId": True, "config": server_config(settings)},
+            # Raft keeps quorum while a minority is down: 1 of 3, 2 of 5.
+            "disruptionBudget": {"enabled": True, "maxUnavailable": (vault.replicas - 1) // 2},
+        }
+    else:
+        server["standalone"] = {"enabled": True, "config": server_config(settings)}
+        server["ha"] = {"enabled": False}
+    return {
+        # Names = release name whatever it is (the chart appends "-vault" otherwise), so pods are
+        # `<release>-N` as VaultSettings.pods and the certificate assume.
+        "fullnameOverride": vault.release_name,
+        "global": {"tlsDisable": False},
+        # Secrets reach workloads through the Vault Secrets Operator (or the CSI driver), not the injector.
+        "injector": {"enabled": False},
+        "server": server,
+        "ui": {"enabled": True, "serviceType": "ClusterIP"},
+        "serverTelemetry": {
+            "serviceMonitor": {
+                "enabled": True,
+                "tlsConfig": {
+                    "ca": {"secret": {"name": tls_secret(settings), "key": "ca.crt"}},
+                    "serverName": f"{vault.release_name}.{settings.namespaces.vault}.svc",
+                },
+            }
+        },
+    }

@@ -1,0 +1,82 @@
+"""Values for the two Vault operators: Vault Secrets Operator (VSO) and vault-config-operator (VCO).
+
+Both reach Vault at `contract.service_address()` over TLS and trust the platform root CA from a Secret
+`operator_ca_secret()` in their own namespace: a VaultConnection's `caCertSecretRef` (VSO) and a pod
+volume (VCO) can only read Secrets of their own namespace, so manifests/vault-operators/ issues a
+small certificate from `issuer-leaf` in each operator namespace purely for its `ca.crt` (cert-manager
+keeps it current when the CA rotates; no copy job, no extra controller).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.config import Settings
+from components.vault import contract
+
+VCO_CA_DIR = "/etc/vault-ca"
+
+
+def operator_ca_secret() -> str:
+    """Secret holding the Vault CA (`ca.crt`) in each operator namespace."""
+    return "vault-ca"
+
+
+def secrets_operator_values(settings: Settings) -> dict[str, Any]:
+    """VSO: default VaultConnection (TLS with our CA), default Kubernetes auth, encrypted client cache."""
+    vault = settings.vault
+    return {
+        "controller": {
+            "manager": {
+                # Vault tokens VSO holds survive controller restarts, encrypted with Vault's transit engine
+                # (as the original did): the Secret holding the cache is useless without Vault.
+                "clientCache": {
+                    "persistenceModel": "direct-encrypted",
+                    "storageEncryption": {
+                        "enabled": True,
+                        "vaultConnectionRef": "default",
+                        "keyName": contract.VSO_CACHE_KEY,
+                        "transitMount": contract.TRANSIT_MOUNT,
+                        "method": "kubernetes",
+                        "mount": contract.KUBERNETES_AUTH_PATH,
+                        # The controller's own ServiceAccount, bound to the operator role (configuration.py).
+                        "kubernetes": {
+                            "role": vault.operator_role,
+                            "serviceAccount": contract.VSO_CONTROLLER_SERVICE_ACCOUNT,
+                        },
+                    },
+                },
+            },
+        },
+        "defaultVaultConnection": {
+            "enabled": True,
+            "address": contract.service_address(settings),
+            "caCertSecret": operator_ca_secret(),
+            "skipTLSVerify": False,
+        },
+        "defaultAuthMethod": {
+            "enabled": True,
+            "method": "kubernetes",
+            "mount": contract.KUBERNETES_AUTH_PATH,
+            # The ServiceAccount lives in the namespace of each Vault*Secret; only the app namespace has it.
+            "allowedNamespaces": [settings.namespaces.app],
+            "kubernetes": {"role": vault.operator_role, "serviceAccount": vault.operator_service_account},
+        },
+        "telemetry": {"serviceMonitor": {"enabled": True}},
+    }
+
+
+def config_operator_values(settings: Settings) -> dict[str, Any]:
+    """VCO: VAULT_ADDR and VAULT_CACERT (read by the Vault API client it embeds), CA as a volume."""
+    return {
+        "env": [
+            {"name": "VAULT_ADDR", "value": contract.service_address(settings)},
+            {"name": "VAULT_CACERT", "value": f"{VCO_CA_DIR}/ca.crt"},
+        ],
+        "volumes": [{"name": "vault-ca", "secret": {"secretName": operator_ca_secret(), "defaultMode": 0o444}}],
+        "volumeMounts": [{"name": "vault-ca", "mountPath": VCO_CA_DIR, "readOnly": True}],
+        # Its webhook and metrics certificates: cert-manager on plain Kubernetes (the default expects
+        # OpenShift's service CA to create those Secrets, so the pod would never start).
+        "enableCertManager": True,
+        "enableMonitoring": True,
+    }

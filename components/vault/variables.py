@@ -1,0 +1,23 @@
+"""The `${var}` substitution variables of the Vault layers (manifests/vault, manifests/vault-operators).
+
+Merged into `components.layers.variables()`; names come from the modules that also build the chart
+values, so a certificate and the volume that mounts it cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from components.config import Settings
+from components.vault import contract
+from components.vault.chart_values import dns_names_variable, service_account, tls_secret
+from components.vault.operator_values import operator_ca_secret
+
+
+def vault_variables(settings: Settings) -> dict[str, str]:
+    return {
+        "vault_server_dns_names": dns_names_variable(settings),
+        "vault_tls_secret": tls_secret(settings),
+        "vault_service_account": service_account(settings),
+        "vault_postgres_client_secret": contract.POSTGRES_CLIENT_CERT_SECRET,
+        "vault_db_root_user": contract.DB_ROOT_USER,
+        "vault_ca_secret": operator_ca_secret(),
+    }
