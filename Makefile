@@ -7,9 +7,9 @@ export GITHUB_ACTIONS_SCHEMA_DIR ?= $(SHARED)/schemas/github-actions
 UV_VERSION := 0.13.8
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 
-.PHONY: test deps deps-test lint bench
+.PHONY: test deps deps-test lint bench checkov-venv
 
-test: deps-test
+test: deps-test checkov-venv
 	.venv/bin/ruff check .
 	.venv/bin/python -m pytest
 
@@ -26,6 +26,14 @@ lint: deps-test
 
 bench: deps-test
 	.venv/bin/python benchmarks/mock_evaluation.py
+
+# checkov pins old versions of many packages: its own virtualenv, never the project's.
+CHECKOV_VERSION := 3.3.30
+checkov-venv: .venv-checkov/bin/checkov
+
+.venv-checkov/bin/checkov: $(UV)
+	$(UV) venv --quiet --allow-existing --python 3.11 .venv-checkov
+	$(UV) pip install --quiet --python .venv-checkov/bin/python checkov==$(CHECKOV_VERSION)
 
 .tools/bin/uv:
 	python3 -m venv .tools
