@@ -179,7 +179,7 @@ def test_transport_used_one_port_forward_per_pod_with_plain_argv(first_run: Firs
 
 
 def test_rerun_reports_no_change_and_sends_no_writes(first_run: FirstRun) -> None:
-    log: list[tuple[str, str]] = []
+    log: list[tuple[str, str, int]] = []
     connect = first_run.cluster.connect_factory(lambda: RecordingSession(log))
     init, unseal, boot = first_run.init, first_run.unseal, first_run.boot
     assert VaultInitProvider(connect).diff(init.id, init.outs or {}, first_run.init_in).changes is False
@@ -188,9 +188,9 @@ def test_rerun_reports_no_change_and_sends_no_writes(first_run: FirstRun) -> Non
     for provider, result in ((VaultInitProvider, init), (VaultUnsealProvider, unseal), (VaultBootstrapProvider, boot)):
         assert provider(connect).read(result.id, result.outs or {}).outs == result.outs  # refresh: no drift
     assert log, "the unseal diff must look at the live cluster"
-    assert {method for method, _ in log} == {"GET"}
-    assert {path for _, path in log} == {"/v1/sys/health"}
-    assert len(log) == 3  # one health read per pod
+    assert {method for method, _, _ in log} == {"GET"}
+    assert {path for _, path, _ in log} == {"/v1/sys/health"}
+    assert sorted(port for _, _, port in log) == sorted(first_run.cluster.ports.values())  # one read per pod
 
 
 def test_rerun_through_kubectl_transport_reports_no_change(first_run: FirstRun, fake_kubectl) -> None:

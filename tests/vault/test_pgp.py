@@ -1,0 +1,103 @@
+"""(5) PGP init: shares and root token come back encrypted; the holder decrypts them and they work.
+
+A throw-away GnuPG home (python-gnupg, Debian gnupg) holds one unprotected key; every share is encrypted to it
+(in production each share goes to a different holder). The encrypted shares cannot unseal; the decrypted ones,
+given the way the config secret ``vaultUnsealKeys`` carries them (a JSON list string), do.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from components.vault.operations import VaultOperationError
+from components.vault.providers import (
+    VaultBootstrapProvider,
+    VaultInitProvider,
+    VaultUnsealProvider,
+    bootstrap_inputs,
+    init_inputs,
+    unseal_inputs,
+)
+from tests.fixtures.openbao import BaoCluster
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class Holder:
+    gpg: object  # gnupg.GPG
+    public_key_b64: str  # what Vault's pgp_keys takes: base64 of the binary (non-armoured) public key
+
+    def decrypt(self, ciphertext_b64: str) -> str:
+        result = self.gpg.decrypt(base64.b64decode(ciphertext_b64))  # type: ignore[attr-defined]
+        assert result.ok, result.status
+        return str(result)
+
+
+@pytest.fixture
+def holder() -> Iterator[Holder]:
+    gnupg = pytest.importorskip("gnupg")
+    if not shutil.which("gpg"):
+        pytest.skip("gpg is not installed (.ci/install-system-packages)")
+    # A short path: gpg-agent's socket path must fit in sun_path.
+    home = tempfile.mkdtemp(prefix="gpg-", dir="/tmp")
+    try:
+        gpg = gnupg.GPG(gnupghome=home)
+        key = gpg.gen_key(
+            gpg.gen_key_input(key_type="RSA", key_length=2048, name_email="unseal@example.test", no_protection=True)
+        )
+        assert key.fingerprint
+        yield Holder(gpg, base64.b64encode(gpg.export_keys(key.fingerprint, armor=False)).decode())
+    finally:
+        subprocess.run(["gpgconf", "--homedir", home, "--kill", "all"], check=False, capture_output=True)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture
+def single_node(bao_cluster_factory) -> Iterator[BaoCluster]:
+    """PGP changes only init; a single node keeps this test fast (multi-node unseal is covered elsewhere)."""
+    cluster = bao_cluster_factory(1)
+    yield cluster
+    cluster.kill()
+
+
+def test_pgp_encrypted_shares_decrypt_and_unseal(single_node: BaoCluster, holder: Holder) -> None:
+    connect = single_node.connect_factory()
+    conn = single_node.connection()
+    init = VaultInitProvider(connect).create(
+        init_inputs(
+            connection=conn,
+            secret_shares=3,
+            secret_threshold=2,
+            pgp_keys=[holder.public_key_b64] * 3,
+            root_token_pgp_key=holder.public_key_b64,
+        )
+    )
+    outs = init.outs or {}
+    assert outs["shares_encrypted"] and outs["root_token_encrypted"]
+    shares = [holder.decrypt(k) for k in outs["keys_b64"]]
+    # `keys` is the same ciphertext, hex-encoded.
+    assert [holder.decrypt(base64.b64encode(bytes.fromhex(k)).decode()) for k in outs["keys"]] == shares
+    assert all(s not in json.dumps(outs) for s in shares)  # no plaintext share anywhere in the outputs
+
+    provider = VaultUnsealProvider(connect)
+    with pytest.raises(VaultOperationError, match="pod vault-0") as err:
+        provider.create(unseal_inputs(connection=conn, keys=outs["keys_b64"], threshold=2, timeout_seconds=20))
+    assert not any(k in str(err.value) for k in outs["keys_b64"])
+
+    # The decrypted shares, as the config secret carries them.
+    unseal = provider.create(unseal_inputs(connection=conn, keys=json.dumps(shares[:2]), threshold=2))
+    assert (unseal.outs or {})["unsealed_pods"] == ["vault-0"]
+    assert not single_node.health(0)["sealed"]
+
+    root = holder.decrypt(outs["root_token"])
+    boot = VaultBootstrapProvider(connect).create(bootstrap_inputs(connection=conn, root_token=root))
+    assert (boot.outs or {})["root_token_revoked"] is True

@@ -1,0 +1,229 @@
+"""Provider plumbing without a server: registration (secrets), pickling, check/diff rules, parsing, messages.
+
+The real-server behaviour is in the other files of this directory; this covers what the engine relies on
+before any Vault call: the resources register with secret inputs and additional_secret_outputs, the providers
+survive the engine's dill round trip, and diff/check decide without touching Vault where they should.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import dill
+import pulumi
+import pulumi.runtime.settings as runtime_settings
+import pytest
+from pulumi.dynamic.dynamic import serialize_provider
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
+
+from components.vault import flavour
+from components.vault.admin_policy import admin_policy_hcl, admin_policy_rules, assert_least_privilege
+from components.vault.operations import Health, InitResult, redact
+from components.vault.providers import (
+    UNKNOWN,
+    VaultBootstrap,
+    VaultBootstrapProvider,
+    VaultInit,
+    VaultInitProvider,
+    VaultUnseal,
+    VaultUnsealProvider,
+    _key_list,
+    bootstrap_inputs,
+    init_inputs,
+    unseal_inputs,
+)
+from components.vault.transport import VaultConnection
+
+CONN = VaultConnection(kube_context="", namespace="vault", pods=("vault-0", "vault-1", "vault-2"), ca_pem="PEM")
+
+
+def no_transport(_conn):
+    raise AssertionError("this decision must not contact Vault")
+
+
+# --- registration under mocks ------------------------------------------------------------------------------------
+
+
+class _Mocks(Mocks):
+    def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        return f"{args.name}-id", dict(args.inputs)
+
+    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+class _Monitor(MockMonitor):
+    """Keeps what MockResourceArgs drops: secret inputs and additionalSecretOutputs (REFERENCE §4)."""
+
+    def __init__(self, mocks: Mocks) -> None:
+        super().__init__(mocks)
+        self.seen: dict[str, dict[str, Any]] = {}
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        props = rpc.deserialize_properties(request.object, keep_unknowns=True)
+        self.seen[request.name] = {
+            "type": request.type,
+            "secret_inputs": sorted(k for k, v in props.items() if rpc.is_rpc_secret(v)),
+            "additional_secret_outputs": sorted(request.additionalSecretOutputs),
+            "dependencies": list(request.dependencies),
+        }
+        return response
+
+
+def test_resources_register_with_secrets_and_dependencies() -> None:
+    runtime_settings.ROOT.set(None)  # a fresh engine (REFERENCE §4)
+    mocks = _Mocks()
+    monitor = _Monitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project="platform", stack="vault-providers", preview=False, monitor=monitor)
+
+    @pulumi.runtime.test
+    def program():
+        init = VaultInit("vault-init", connection=CONN, secret_shares=5, secret_threshold=3)
+        unseal = VaultUnseal(
+            "vault-unseal",
+            connection=CONN,
+            keys=init.keys_b64,
+            threshold=3,
+            opts=pulumi.ResourceOptions(depends_on=[init]),
+        )
+        VaultBootstrap(
+            "vault-bootstrap",
+            connection=CONN.to_props(),
+            root_token=init.root_token,
+            opts=pulumi.ResourceOptions(depends_on=[unseal]),
+        )
+        return init.id
+
+    program()
+    seen = monitor.seen
+    assert seen["vault-init"]["type"] == "pulumi-python:dynamic/vault:Init"
+    assert seen["vault-init"]["additional_secret_outputs"] == ["keys", "keys_b64", "root_token"]
+    assert "__provider" in seen["vault-init"]["secret_inputs"]  # the pickled provider is a secret too
+    assert "keys" in seen["vault-unseal"]["secret_inputs"]
+    assert "root_token" in seen["vault-bootstrap"]["secret_inputs"]
+    assert seen["vault-bootstrap"]["additional_secret_outputs"] == ["root_token", "secret_id"]
+    deps = seen["vault-bootstrap"]["dependencies"]
+    assert any(d.endswith("::vault-unseal") for d in deps) and any(d.endswith("::vault-init") for d in deps)
+    runtime_settings.ROOT.set(None)
+
+
+@pytest.mark.parametrize("cls", [VaultInitProvider, VaultUnsealProvider, VaultBootstrapProvider])
+def test_providers_survive_the_engines_pickle_round_trip(cls) -> None:
+    restored = dill.loads(base64.b64decode(serialize_provider(cls())))  # noqa: S301 (our own bytes, as the engine does)
+    assert type(restored).__name__ == cls.__name__
+    assert restored._connect is None  # production transport, chosen at call time
+
+
+# --- check / diff rules ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("shares", "threshold", "pgp", "field"),
+    [
+        (0, 1, None, "secret_shares"),
+        (3, 4, None, "secret_threshold"),
+        (3, 1, None, "secret_threshold"),
+        (3, 2, ["k1", "k2"], "pgp_keys"),
+    ],
+)
+def test_init_check_rejects_bad_settings(shares: int, threshold: int, pgp: list[str] | None, field: str) -> None:
+    props = init_inputs(connection=CONN, secret_shares=shares, secret_threshold=threshold, pgp_keys=pgp)
+    failures = VaultInitProvider(no_transport).check({}, props).failures
+    assert [f.property for f in failures] == [field]
+
+
+def test_init_check_accepts_good_and_unknown_settings() -> None:
+    for shares, threshold in ((1, 1), (5, 3), (UNKNOWN, 2)):
+        props = init_inputs(connection=CONN, secret_shares=shares, secret_threshold=threshold)
+        assert VaultInitProvider(no_transport).check({}, props).failures == []
+
+
+def test_init_diff_ignores_connection_changes_and_flags_setting_changes() -> None:
+    olds = init_inputs(connection=CONN, secret_shares=5, secret_threshold=3)
+    moved = {**olds, "connection": {**olds["connection"], "kube_context": "prod", "ca_pem": "NEW"}}
+    provider = VaultInitProvider(no_transport)
+    assert provider.diff("id", olds, moved).changes is False
+    assert provider.diff("id", olds, {**olds, "pgp_keys": []}).changes is False  # None and [] are the same
+    assert provider.diff("id", olds, {**olds, "secret_threshold": 4}).changes is True
+
+
+def test_unseal_diff_with_unknown_keys_reports_change_without_contacting_vault() -> None:
+    news = unseal_inputs(connection=CONN, keys=UNKNOWN, threshold=3)
+    assert VaultUnsealProvider(no_transport).diff("id", {}, news).changes is True
+
+
+def test_bootstrap_diff_treats_omitted_policy_as_the_default() -> None:
+    olds = {**bootstrap_inputs(connection=CONN, root_token="t"), "admin_policy": admin_policy_hcl()}
+    news = bootstrap_inputs(connection=CONN, root_token="t")
+    provider = VaultBootstrapProvider(no_transport)
+    assert provider.diff("id", olds, news).changes is False
+    assert provider.diff("id", olds, {**news, "token_ttl": 600}).changes is True
+    assert provider.diff("id", olds, {**news, "root_token": "break-glass"}).changes is True
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (["a", "b"], ["a", "b"]),
+        (json.dumps(["a", "b"]), ["a", "b"]),
+        ("single", ["single"]),
+        (None, []),
+        (["a", "", None], ["a"]),
+    ],
+)
+def test_keys_accept_a_list_or_the_config_json_string(value: Any, expected: list[str]) -> None:
+    assert _key_list(value) == expected
+
+
+# --- messages never show secrets ---------------------------------------------------------------------------------
+
+
+def test_results_do_not_show_secrets_in_repr() -> None:
+    result = InitResult(keys=["hexshare"], keys_b64=["b64share"], root_token="s.roottoken")
+    assert "share" not in repr(result) and "roottoken" not in repr(result)
+    assert (
+        redact("bad key b64share for s.roottoken", ["b64share", "s.roottoken"]) == "bad key <redacted> for <redacted>"
+    )
+
+
+def test_health_descriptions_name_the_state() -> None:
+    assert Health(reachable=False, error="ConnectionError").describe() == "unreachable (ConnectionError)"
+    assert Health(reachable=True, initialized=False).describe() == "uninitialised (not joined)"
+    assert Health(reachable=True, initialized=True, sealed=False, standby=False).active
+
+
+# --- flavour -----------------------------------------------------------------------------------------------------
+
+
+def test_flavour_detection() -> None:
+    assert flavour.detect({"version": "2.7.2", "commit_date": "2026-10-26"}) is flavour.Flavour.OPENBAO
+    assert flavour.detect({"version": "1.18.1", "build_date": "2024-10-29"}) is flavour.Flavour.VAULT
+    assert flavour.detect({}) is flavour.Flavour.VAULT
+    assert "disable_unauthed_generate_root_endpoints" in flavour.generate_root_hint("openbao")
+    assert "disable_unauthed" not in flavour.generate_root_hint("vault")
+
+
+def test_otp_decoding() -> None:
+    otp = "GwczEYXFstGlUIhIXktB3lzD98"
+    token = "s.abcdefghijklmnopqrstuvwx"
+    encoded = base64.b64encode(bytes(a ^ b for a, b in zip(token.encode(), otp.encode(), strict=True))).decode()
+    assert flavour.decode_otp_token(encoded.rstrip("="), otp) == token
+
+
+# --- admin policy ------------------------------------------------------------------------------------------------
+
+
+def test_admin_policy_is_exact_paths_only() -> None:
+    rules = admin_policy_rules(kv_entries=["kv/app/s3-registry"], database_mounts=["postgresql"])
+    assert all("*" not in path for path in rules)
+    assert rules["sys/policies/acl/platform-admin"] == ("read",)  # cannot rewrite itself
+    assert rules["sys/policies/acl/default"] == ("read",)
+    assert "auth/token/create" not in rules
+    assert not any(p.startswith(("sys/raw", "sys/generate-root", "sys/rekey", "auth/approle")) for p in rules)
+    assert_least_privilege(admin_policy_hcl())
+    with pytest.raises(ValueError, match="glob"):
+        assert_least_privilege('path "*" {\n  capabilities = ["sudo"]\n}\n')
