@@ -1,0 +1,298 @@
+"""The in-cluster registry's configuration, run for real: Debian's `docker-registry` (CNCF distribution)
+started with the ConfigMap the local stack renders, S3 storage on a moto server, TLS from test certs.
+
+Taken FROM the rendered manifests (not copied): the distribution config (ConfigMap registry-config), the
+container's environment and mount paths (Deployment registry), the htpasswd line and the S3 credentials
+file (the VaultStaticSecret templates, rendered as VSO would), and the dockerconfigjson of the pull Secret
+(VaultStaticSecret registry-pull). Only host-specific bits are rewritten: listen addresses, mount paths
+-> temp dirs, the S3 endpoint -> moto on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import hashlib
+import ipaddress
+import json
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import requests
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from moto.server import ThreadedMotoServer
+
+from components import storage_secrets
+from components.vault import contract
+from tests.harness.program import ProgramRun, run_stack
+from tests.harness.vso_template import render_destination
+
+pytestmark = pytest.mark.slow
+
+REGISTRY_BINARY = "/usr/bin/docker-registry"
+REPOSITORY = "platform/artifact"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for_port(port: int, process: subprocess.Popen | None = None, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"process exited with {process.returncode} before listening on {port}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def _s3_client(endpoint: str) -> Any:
+    # moto does not check credentials; region matches the default s3.region.
+    return boto3.client(
+        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+
+
+def _find(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    found = [o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name]
+    assert len(found) == 1, f"expected one {kind} {name}, found {len(found)}"
+    return found[0]
+
+
+def _test_pki(directory: Path) -> tuple[Path, Path, Path]:
+    """CA + server certificate for 127.0.0.1 (PEM files: ca.crt, tls.crt with chain, tls.key)."""
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test root CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "registry")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    ca_file, cert_file, key_file = directory / "ca.crt", directory / "tls.crt", directory / "tls.key"
+    ca_file.write_bytes(ca.public_bytes(pem))
+    cert_file.write_bytes(cert.public_bytes(pem) + ca.public_bytes(pem))
+    key_file.write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    key_file.chmod(0o600)
+    return ca_file, cert_file, key_file
+
+
+@pytest.fixture(scope="module")
+def rendered() -> ProgramRun:
+    return run_stack("local")
+
+
+@pytest.fixture(scope="module")
+def moto_s3() -> Iterator[str]:
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        _wait_for_port(port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+class Registry:
+    """A running docker-registry configured from the manifests."""
+
+    def __init__(self, url: str, ca: Path, password: str, objects: list[dict[str, Any]], bucket: str, s3: str):
+        self.url, self.ca, self.password, self.objects, self.bucket, self.s3 = url, ca, password, objects, bucket, s3
+
+    def session(self, auth: tuple[str, str] | None = None) -> requests.Session:
+        session = requests.Session()
+        session.trust_env = False  # REQUESTS_CA_BUNDLE would override verify= (REFERENCE §6)
+        session.verify = str(self.ca)
+        session.auth = auth
+        return session
+
+
+@pytest.fixture(scope="module")
+def registry(rendered: ProgramRun, moto_s3: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    objects = rendered.k8s_objects()
+    config = yaml.safe_load(_find(objects, "ConfigMap", "registry-config")["data"]["config.yml"])
+    deployment = _find(objects, "Deployment", "registry")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    root = tmp_path_factory.mktemp("registry")
+    # Every mount of the container becomes a temp dir; paths in config and env are rewritten by prefix.
+    mounts = {m["mountPath"]: root / m["name"] for m in container["volumeMounts"]}
+    for directory in mounts.values():
+        directory.mkdir()
+
+    def local(path: str) -> str:
+        for mount, directory in mounts.items():
+            if path == mount or path.startswith(mount + "/"):
+                return str(directory) + path[len(mount) :]
+        raise AssertionError(f"{path} is not under a volume mount of the registry container")
+
+    password = "Test0nlyPassw0rd" + os.urandom(8).hex()
+    secret_key = "Test0nlySecretKey" + os.urandom(8).hex()
+    ca, cert, key = _test_pki(root)
+    # The TLS Secret's files where the Deployment mounts them (tls.crt/tls.key and ca.crt).
+    for file in (cert, key):
+        Path(local(config["http"]["tls"]["certificate"])).parent.joinpath(file.name).write_bytes(file.read_bytes())
+    Path(local("/etc/registry/ca/ca.crt")).write_bytes(ca.read_bytes())
+    # htpasswd and the S3 credentials file, rendered from the VaultStaticSecrets as VSO would.
+    htpasswd = render_destination(_find(objects, "VaultStaticSecret", "registry-htpasswd"), {"password": password})
+    Path(local(config["auth"]["htpasswd"]["path"])).write_text(htpasswd["htpasswd"])
+    credentials = render_destination(
+        _find(objects, "VaultStaticSecret", "registry-s3"), {storage_secrets.SECRET_ACCESS_KEY: secret_key}
+    )
+    env = {e["name"]: e["value"] for e in container["env"]}
+    Path(local(env["AWS_SHARED_CREDENTIALS_FILE"])).write_text(credentials["credentials"])
+
+    bucket = config["storage"]["s3"]["bucket"]
+    _s3_client(moto_s3).create_bucket(Bucket=bucket)
+
+    port, debug_port = _free_port(), _free_port()
+    config["http"]["addr"] = f"127.0.0.1:{port}"
+    config["http"]["debug"]["addr"] = f"127.0.0.1:{debug_port}"
+    config["http"]["tls"]["certificate"] = local(config["http"]["tls"]["certificate"])
+    config["http"]["tls"]["key"] = local(config["http"]["tls"]["key"])
+    config["auth"]["htpasswd"]["path"] = local(config["auth"]["htpasswd"]["path"])
+    config["storage"]["s3"]["regionendpoint"] = moto_s3
+    config_file = root / "config.yml"
+    config_file.write_text(yaml.safe_dump(config))
+
+    process_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "SSL_CERT_FILE"}
+    process_env.update({name: local(value) if value.startswith("/etc/") else value for name, value in env.items()})
+    log = (root / "registry.log").open("w")
+    process = subprocess.Popen(
+        [REGISTRY_BINARY, "serve", str(config_file)], env=process_env, stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        _wait_for_port(port, process)
+        yield Registry(f"https://127.0.0.1:{port}", ca, password, objects, bucket, moto_s3)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+
+
+def _push(session: requests.Session, url: str, tag: str) -> tuple[str, bytes]:
+    """Push a one-layer OCI artifact through the distribution API; returns (layer digest, layer bytes)."""
+    layer = b"platform registry test layer " + os.urandom(32)
+    config = b"{}"
+    for blob in (layer, config):
+        digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+        start = session.post(f"{url}/v2/{REPOSITORY}/blobs/uploads/")
+        assert start.status_code == 202, start.text
+        location = start.headers["Location"]
+        location = location if location.startswith("http") else url + location
+        done = session.put(
+            location,
+            params={"digest": digest},
+            data=blob,
+            headers={"Content-Type": "application/octet-stream"},
+        )
+        assert done.status_code == 201, done.text
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "artifactType": "application/vnd.platform.test",
+        "config": {
+            "mediaType": "application/vnd.oci.empty.v1+json",
+            "digest": "sha256:" + hashlib.sha256(config).hexdigest(),
+            "size": len(config),
+        },
+        "layers": [
+            {
+                "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                "digest": "sha256:" + hashlib.sha256(layer).hexdigest(),
+                "size": len(layer),
+            }
+        ],
+    }
+    response = session.put(
+        f"{url}/v2/{REPOSITORY}/manifests/{tag}",
+        data=json.dumps(manifest),
+        headers={"Content-Type": OCI_MANIFEST},
+    )
+    assert response.status_code == 201, response.text
+    return "sha256:" + hashlib.sha256(layer).hexdigest(), layer
+
+
+def test_probe_path_answers_without_credentials(registry: Registry):
+    response = registry.session().get(f"{registry.url}/")
+    assert response.status_code == 200
+
+
+def test_the_htpasswd_user_pushes_and_pulls_through_s3(registry: Registry, rendered: ProgramRun):
+    username = yaml.safe_load(json.dumps(_find(registry.objects, "VaultStaticSecret", "registry-htpasswd")))
+    user = username["spec"]["destination"]["transformation"]["templates"]["htpasswd"]["text"].split(":")[0]
+    session = registry.session((user, registry.password))
+    digest, layer = _push(session, registry.url, "v1")
+
+    manifest = session.get(f"{registry.url}/v2/{REPOSITORY}/manifests/v1", headers={"Accept": OCI_MANIFEST})
+    assert manifest.status_code == 200
+    assert manifest.json()["layers"][0]["digest"] == digest
+    # storage.redirect.disable: the registry streams the blob itself, no 307 to a presigned S3 URL.
+    blob = session.get(f"{registry.url}/v2/{REPOSITORY}/blobs/{digest}", allow_redirects=False)
+    assert blob.status_code == 200, f"{blob.status_code} {blob.headers.get('Location')}"
+    assert blob.content == layer
+    # ...and the blob really lives in the S3 bucket (under the configured root directory).
+    keys = [o["Key"] for o in _s3_client(registry.s3).list_objects_v2(Bucket=registry.bucket)["Contents"]]
+    assert any(k.startswith("registry/docker/registry/v2/blobs/sha256/") for k in keys), keys[:5]
+
+
+def test_unauthenticated_and_wrong_password_pushes_are_refused(registry: Registry):
+    anonymous = registry.session()
+    assert anonymous.get(f"{registry.url}/v2/").status_code == 401
+    assert anonymous.post(f"{registry.url}/v2/{REPOSITORY}/blobs/uploads/").status_code == 401
+    wrong = registry.session(("registry", registry.password + "x"))
+    assert wrong.post(f"{registry.url}/v2/{REPOSITORY}/blobs/uploads/").status_code == 401
+
+
+def test_the_pull_secret_authenticates(registry: Registry, rendered: ProgramRun):
+    pull = _find(registry.objects, "VaultStaticSecret", contract.REGISTRY_PULL_SECRET)
+    assert pull["spec"]["destination"]["type"] == "kubernetes.io/dockerconfigjson"
+    data = render_destination(pull, {storage_secrets.PASSWORD: registry.password})
+    auths = json.loads(data[".dockerconfigjson"])["auths"]
+    assert list(auths) == ["registry.local"]  # settings.registry.host: what image references use
+    entry = auths["registry.local"]
+    username, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
+    assert (username, password) == (entry["username"], entry["password"])
+    session = registry.session()
+    response = session.get(f"{registry.url}/v2/", headers={"Authorization": f"Basic {entry['auth']}"})
+    assert response.status_code == 200
+    _push(registry.session((username, password)), registry.url, "from-pull-secret")
