@@ -110,6 +110,7 @@ def _call(
     token: str | None = None,
     body: Mapping[str, Any] | None = None,
     params: Mapping[str, str] | None = None,
+    timeout: float = 30,
 ) -> requests.Response:
     """One API call returning the raw response (status codes matter here; hvac's JSON adapter hides them).
 
@@ -125,7 +126,7 @@ def _call(
         headers=headers,
         json=dict(body) if body is not None else None,
         params=dict(params) if params is not None else None,
-        timeout=30,
+        timeout=timeout,
         allow_redirects=False,
     )
 
@@ -224,7 +225,8 @@ def initialize(
         body["pgp_keys"] = list(pgp_keys)
     if root_token_pgp_key:
         body["root_token_pgp_key"] = root_token_pgp_key
-    resp = _call(client, "PUT", "sys/init", body=body)
+    # Generous timeout: a lost response here would mean keys nobody holds (PGP-encrypting many shares is slow).
+    resp = _call(client, "PUT", "sys/init", body=body, timeout=300)
     if resp.status_code == 400 and "already initialized" in _errors(resp).lower():
         # Lost a race with another init (or a retried request): same situation as above.
         raise AlreadyInitialized(already_initialized_message(pod, h.flavour))
@@ -308,14 +310,17 @@ def unseal_all(
     seconds pass; the call returns once some pod is active (Raft has quorum).
     """
     keys = [k for k in keys if k]
-    if not keys:
-        raise VaultOperationError("no unseal keys supplied (state or config vaultUnsealKeys)")
     pods = list(clients_by_pod)
     deadline = time.monotonic() + timeout
     states = healths(clients_by_pod)
     todo = [p for p in pods if not states[p].reachable or states[p].sealed]
     if not todo:
         return []
+    if not keys:
+        raise VaultOperationError(
+            f"pods {', '.join(todo)} need unsealing but no unseal keys were supplied: with PGP-encrypted or "
+            "adopted shares, set the decrypted shares with `pulumi config set --secret vaultUnsealKeys '[...]'`"
+        )
     todo.sort(key=lambda p: (not states[p].reachable, not states[p].initialized, pods.index(p)))
 
     def join_and_submit(pod: str) -> bool:

@@ -1,7 +1,10 @@
 """Pulumi dynamic providers for Vault init, unseal and admin bootstrap (logic in ``operations``).
 
 Usage (all arguments keyword-only; ``connection`` is a :class:`~components.vault.transport.VaultConnection`
-or the equivalent dict ``{"kube_context", "namespace", "pods", "ca_pem", "port"}``; values may be Outputs)::
+or the equivalent dict ``{"kube_context", "namespace", "pods", "ca_pem", "port"}``; ``kube_context=""`` is the
+current context; ``pods`` must be plain strings, the other values may be Outputs, e.g. the CA PEM)::
+
+    conn = VaultConnection(kube_context=ctx, namespace="vault", pods=settings.vault.pods, ca_pem=ca_pem)
 
     init = VaultInit("vault-init", connection=conn,
                      secret_shares=5, secret_threshold=3,
@@ -13,12 +16,12 @@ or the equivalent dict ``{"kube_context", "namespace", "pods", "ca_pem", "port"}
     # later runs (additional_secret_outputs), so a failure in unseal/bootstrap never loses them.
 
     unseal = VaultUnseal("vault-unseal", connection=conn,
-                         keys=init.keys_b64,     # or the decrypted shares when PGP is used (see below)
+                         keys=settings.vault.unseal_keys or init.keys_b64,  # decrypted shares with PGP
                          threshold=3, timeout_seconds=300,
                          opts=ResourceOptions(parent=..., depends_on=[init]))
 
     boot = VaultBootstrap("vault-bootstrap", connection=conn,
-                          root_token=init.root_token,
+                          root_token=init.root_token,  # or a decrypted/break-glass token from config
                           admin_policy=None,      # default: admin_policy.admin_policy_hcl()
                           approle_path="approle", role_name="platform-admin", policy_name="platform-admin",
                           token_ttl=3600, token_max_ttl=14400, secret_id_ttl=0,
@@ -47,8 +50,14 @@ Behaviour:
   settings later needs a fresh root token (break-glass, ``flavour.generate_root_hint``): pass it as
   ``root_token``; the update applies the change and revokes it again.
 
+Runtime needs: ``kubectl`` on PATH where ``pulumi up`` runs (one ``kubectl port-forward pod/<pod> :8200`` per pod
+for the duration of each step; nothing secret in its argv). The engine unpickles these provider classes by
+reference in its dynamic-provider process, which it starts in the project directory, so ``components`` must be
+importable from there (it is: the program lives there).
+
 Errors and logs never contain a share or token (messages pass through ``operations.redact``).
-Tests drive the provider classes' create/diff/update/read directly with ``connect=`` injected.
+Tests drive the provider classes' create/diff/update/read directly with ``connect=`` injected; the
+``*_inputs()`` builders give them exactly the properties the Resource classes send.
 """
 
 from __future__ import annotations

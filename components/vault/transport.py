@@ -33,6 +33,9 @@ import requests
 
 FORWARD_LINE = re.compile(r"Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)")
 START_TIMEOUT = 20.0
+# After a failed start (pod missing or restarting) wait this long before spawning kubectl again, so a
+# health poll loop does not fork kubectl every 50 ms.
+RETRY_BACKOFF = 1.0
 
 
 @dataclass(frozen=True)
@@ -70,12 +73,17 @@ class ForwardError(requests.ConnectionError):
     """The port-forward could not be (re)started; a ConnectionError so health polls treat it as 'not yet'."""
 
 
-def port_forward_argv(conn: VaultConnection, pod: str, kubectl: str = "kubectl") -> list[str]:
-    """The kubectl command line for one pod (a random local port on 127.0.0.1 only)."""
+def port_forward_argv(conn: VaultConnection, pod: str, kubectl: str = "kubectl", local_port: int = 0) -> list[str]:
+    """The kubectl command line for one pod, on 127.0.0.1 only (local port 0 = kubectl picks a free one).
+
+    ``pod`` may also be ``svc/<name>`` (e.g. ``svc/vault-active`` for a long-lived forward to the leader).
+    """
+    target = pod if "/" in pod else f"pod/{pod}"
     argv = [kubectl]
     if conn.kube_context:
         argv += ["--context", conn.kube_context]
-    argv += ["--namespace", conn.namespace, "port-forward", f"pod/{pod}", f":{conn.port}", "--address", "127.0.0.1"]
+    ports = f"{local_port or ''}:{conn.port}"
+    argv += ["--namespace", conn.namespace, "port-forward", target, ports, "--address", "127.0.0.1"]
     return argv
 
 
@@ -91,17 +99,27 @@ class PortForward:
     """One ``kubectl port-forward`` subprocess; a context manager that always stops it."""
 
     def __init__(
-        self, conn: VaultConnection, pod: str, *, kubectl: str | None = None, start_timeout: float = START_TIMEOUT
+        self,
+        conn: VaultConnection,
+        pod: str,
+        *,
+        kubectl: str | None = None,
+        local_port: int = 0,
+        start_timeout: float = START_TIMEOUT,
     ) -> None:
         self.conn = conn
         self.pod = pod
         self.kubectl = kubectl or shutil.which("kubectl") or "kubectl"
+        self.requested_port = local_port
         self.start_timeout = start_timeout
         self.local_port: int | None = None
         self._proc: subprocess.Popen[str] | None = None
         self._lines: queue.Queue[str | None] = queue.Queue()
         self._stderr: list[str] = []
+        self._stderr_thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._retry_at = 0.0
+        self._last_error = ""
 
     def launch(self) -> None:
         """Start the subprocess without waiting for its port (lets several forwards start in parallel)."""
@@ -109,7 +127,7 @@ class PortForward:
         self._lines = queue.Queue()
         self._stderr = []
         self._proc = subprocess.Popen(
-            port_forward_argv(self.conn, self.pod, self.kubectl),
+            port_forward_argv(self.conn, self.pod, self.kubectl, self.requested_port),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -118,7 +136,8 @@ class PortForward:
         )
         # kubectl logs a line per connection: keep draining both pipes so it never blocks on a full pipe.
         threading.Thread(target=self._drain, args=(self._proc.stdout, self._lines), daemon=True).start()
-        threading.Thread(target=self._drain_err, args=(self._proc.stderr,), daemon=True).start()
+        self._stderr_thread = threading.Thread(target=self._drain_err, args=(self._proc.stderr,), daemon=True)
+        self._stderr_thread.start()
 
     @staticmethod
     def _drain(stream: Any, sink: queue.Queue[str | None]) -> None:
@@ -140,22 +159,36 @@ class PortForward:
             if self.alive():
                 return int(self.local_port)  # type: ignore[arg-type]
             if self._proc is None or self._proc.poll() is not None:
+                if time.monotonic() < self._retry_at:
+                    raise ForwardError(self._last_error)
                 self.stop()
                 self.launch()
-            deadline = time.monotonic() + self.start_timeout
-            while self.local_port is None:
-                try:
-                    line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
-                except queue.Empty:
-                    self.stop()
-                    raise ForwardError(f"pod {self.pod}: kubectl port-forward gave no port in time") from None
-                if line is None:  # kubectl exited
-                    self._proc.wait(timeout=5)  # type: ignore[union-attr]
-                    detail = " | ".join(self._stderr[-3:]) or f"exit code {self._proc.returncode}"  # type: ignore[union-attr]
-                    self._proc = None
-                    raise ForwardError(f"pod {self.pod}: kubectl port-forward failed: {detail}")
-                self.local_port = parse_forward_port(line, self.conn.port)
-            return self.local_port
+            try:
+                return self._wait_for_port()
+            except ForwardError as exc:
+                self._last_error = str(exc)
+                self._retry_at = time.monotonic() + RETRY_BACKOFF
+                raise
+
+    def _wait_for_port(self) -> int:
+        deadline = time.monotonic() + self.start_timeout
+        while self.local_port is None:
+            try:
+                line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                self.stop()
+                raise ForwardError(f"pod {self.pod}: kubectl port-forward gave no port in time") from None
+            if line is None:  # kubectl exited; its stderr says why
+                proc, self._proc = self._proc, None
+                if proc is not None:
+                    proc.wait(timeout=5)
+                if self._stderr_thread is not None:
+                    self._stderr_thread.join(timeout=2)
+                code = proc.returncode if proc is not None else "?"
+                detail = " | ".join(self._stderr[-3:]) or f"exit code {code}"
+                raise ForwardError(f"pod {self.pod}: kubectl port-forward failed: {detail}")
+            self.local_port = parse_forward_port(line, self.conn.port)
+        return self.local_port
 
     def stop(self) -> None:
         """Terminate the subprocess; never raises (cleanup must not mask a result such as fresh init keys)."""

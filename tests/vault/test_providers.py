@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import dill
@@ -116,6 +119,22 @@ def test_providers_survive_the_engines_pickle_round_trip(cls) -> None:
     restored = dill.loads(base64.b64decode(serialize_provider(cls())))  # noqa: S301 (our own bytes, as the engine does)
     assert type(restored).__name__ == cls.__name__
     assert restored._connect is None  # production transport, chosen at call time
+
+
+def test_providers_load_in_a_fresh_interpreter_in_the_project_dir() -> None:
+    """What the engine's dynamic-provider process does: unpickle (classes by reference: the project directory
+    must be importable, i.e. the process runs there) and call a method, without registering any resource."""
+    payload = serialize_provider(VaultBootstrapProvider())
+    code = (
+        "import base64, dill, sys\n"
+        f"p = dill.loads(base64.b64decode({payload!r}))\n"
+        "olds = {'connection': {'pods': ['vault-0']}, 'root_token': 't'}\n"
+        "print(p.diff('id', olds, dict(olds)).changes)\n"
+    )
+    repo = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "False"
 
 
 # --- check / diff rules ------------------------------------------------------------------------------------------

@@ -70,6 +70,11 @@ def test_argv_has_context_namespace_pod_and_binds_loopback_only() -> None:
     ]
 
 
+def test_argv_fixed_local_port_and_service_target() -> None:
+    argv = port_forward_argv(CONN, "svc/vault-active", local_port=18200)
+    assert argv[-4:] == ["svc/vault-active", "18200:8200", "--address", "127.0.0.1"]
+
+
 def test_argv_without_context_uses_current_context() -> None:
     conn = VaultConnection(kube_context="", namespace="ns", pods=("p",), port=8300)
     argv = port_forward_argv(conn, "p", kubectl="/opt/kubectl")
@@ -126,11 +131,13 @@ def test_dead_forward_is_restarted_on_next_use(fake_kubectl, echo_port: int) -> 
         fwd.stop()
 
 
-def test_missing_pod_raises_forward_error_naming_pod(fake_kubectl) -> None:
-    fake_kubectl({})
+def test_missing_pod_raises_forward_error_naming_pod_and_backs_off(fake_kubectl) -> None:
+    fake = fake_kubectl({})
     fwd = PortForward(CONN, "vault-9")
-    with pytest.raises(ForwardError, match=r'pod vault-9: kubectl port-forward failed: .*pods "vault-9" not found'):
-        fwd.ensure()
+    for _ in range(3):  # a poll loop retrying quickly must not fork kubectl each time
+        with pytest.raises(ForwardError, match=r'pod vault-9: kubectl port-forward failed: .*pods "vault-9" not found'):
+            fwd.ensure()
+    assert len(fake.calls()) == 1
     fwd.stop()
 
 
