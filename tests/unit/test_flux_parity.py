@@ -220,3 +220,20 @@ def test_direct_application_check_catches_layer_objects(extra_runs):
     problems = flux_parity.direct_application_problems(local, flux_parity.local_layer_objects(local))
     assert any("ConfigGroup 'extra-app'" in p for p in problems), problems
     assert any("extra-settings" in p for p in problems), problems
+
+
+def test_local_layers_wait_for_the_bootstrap_layers_and_each_other(pair):
+    _, local = pair
+    order = local.outputs["layers"]
+    components = {r.urn for r in local.of_type(flux_parity.APP_LAYERS_COMPONENT)}
+    groups = {r.name: r for r in local.of_type("kubernetes:yaml/v2:ConfigGroup") if r.parent in components}
+    bootstrap = [
+        r.urn
+        for r in local.of_type("kubernetes:yaml/v2:ConfigGroup")
+        if r.name in ("pki", "vault", "vault-operators") and r.parent not in components
+    ]
+    assert len(bootstrap) == 3
+    for index, name in enumerate(order):
+        assert set(bootstrap) <= set(groups[name].dependencies), name
+        if index:
+            assert groups[order[index - 1]].urn in groups[name].dependencies, name

@@ -103,6 +103,8 @@ def test_flux_objects_wait_for_controllers_and_bootstrap_layers(stack_runs):
     flux2 = run.named("flux2", "kubernetes:helm.sh/v3:Release")
     pki = run.named("pki", "kubernetes:yaml/v2:ConfigGroup")  # depending on a component = on its children
     assert {flux2.urn, pki.urn} <= set(repository.dependencies)
+    vault = [r for r in run.registrations if r.custom and "platform:vault:Vault$" in r.urn]
+    assert vault and {r.urn for r in vault if "yaml/v2:ConfigGroup" in r.type} <= set(repository.dependencies)
     assert "providers:kubernetes::kubernetes" in repository.provider
 
 
