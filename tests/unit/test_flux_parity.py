@@ -21,11 +21,43 @@ from tests.harness.program import REPO, ProgramRun, run_stack, stack_config
 from tests.harness.schemas import validate_object
 
 
-def run_pair() -> tuple[ProgramRun, ProgramRun]:
-    """(remote run, local run with the same config)."""
-    remote = run_stack("remote")
-    local = run_stack("local", {**stack_config("remote"), "mode": "local"}, replace=True)
+def run_pair(config: dict | None = None, secrets: dict | None = None) -> tuple[ProgramRun, ProgramRun]:
+    """(remote run, local run with the same config): the remote stack file with `config` merged over it."""
+    remote = run_stack("remote", config, secrets)
+    local_config = {**stack_config("remote"), "mode": "local"}
+    for key, value in (config or {}).items():
+        local_config[key] = {**local_config.get(key, {}), **value}
+    local = run_stack("local", local_config, secrets, replace=True)
     return remote, local
+
+
+# Config that switches layers on or off: parity and the dependsOn chain must hold for each.
+VARIANTS = {
+    "csi-secrets": ({"app": {"secretsDelivery": "csi"}}, {}),
+    "external-s3-and-registry": (
+        {
+            "s3": {"backend": "external", "endpoint": "https://s3.example.com"},
+            "registry": {"mode": "external", "host": "registry.example.com"},
+        },
+        {"s3AccessKeyId": "AKIAEXAMPLE", "s3SecretAccessKey": "s3-secret", "registryPassword": "registry-pw"},
+    ),
+}
+
+
+SWITCHED_ON = {"csi-secrets": {"app-secrets-csi"}, "external-s3-and-registry": {"registry-access"}}
+SWITCHED_OFF = {"csi-secrets": set(), "external-s3-and-registry": {"s3", "registry"}}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_parity_holds_for_each_layer_switch(variant):
+    config, secrets = VARIANTS[variant]
+    remote, local = run_pair(config, secrets)
+    assert flux_parity.parity_problems(remote, local, REPO) == []
+    assert flux_parity.dependency_problems(flux_parity.kustomizations(remote)) == []
+    assert flux_parity.direct_application_problems(remote, flux_parity.local_layer_objects(local)) == []
+    assert remote.outputs["flux"]["kustomizations"] == local.outputs["layers"]
+    synced = set(remote.outputs["flux"]["kustomizations"])
+    assert synced >= SWITCHED_ON[variant] and not synced & SWITCHED_OFF[variant], synced
 
 
 @pytest.fixture(scope="module")

@@ -324,3 +324,19 @@ def test_policy_module_has_no_project_imports():
     """The pack runs in its own virtualenv (policy/venv): only pulumi-policy and the stdlib."""
     source = Path(pp.__file__).read_text()
     assert "from components" not in source and "import components" not in source
+
+
+@pytest.mark.parametrize("stack", ["local", "remote"])
+def test_stacks_with_external_services_and_csi_secrets_comply(stack):
+    """Config that adds credentials (external S3/registry) and the CSI layer: still 0 findings."""
+    from tests.harness.program import run_stack
+    from tests.unit.test_flux_parity import VARIANTS
+
+    config = {**VARIANTS["external-s3-and-registry"][0], **VARIANTS["csi-secrets"][0]}
+    run = run_stack(stack, config, VARIANTS["external-s3-and-registry"][1])
+    failures = []
+    for registration in run.registrations:
+        findings = evaluate_registration(pp.POLICIES, registration)
+        failures += [f"{registration.type} {registration.name}: {m}" for _, m in findings.violations]
+        failures += [f"{registration.type} {registration.name}: remediated by {p}" for p, _ in findings.remediations]
+    assert not failures, "\n".join(failures)
