@@ -26,6 +26,8 @@ from components.vault.providers import (
 )
 from tests.fixtures.openbao import BaoCluster
 
+# Registers the OpenBao fixtures even when tests/conftest.py does not list the plugin (idempotent if it does).
+pytest_plugins = ["tests.fixtures.openbao"]
 pytestmark = pytest.mark.slow
 
 

@@ -16,6 +16,8 @@ from components.vault.operations import VaultOperationError
 from components.vault.providers import VaultInitProvider, VaultUnsealProvider, init_inputs, unseal_inputs
 from tests.fixtures.openbao import BaoCluster, RecordingSession
 
+# Registers the OpenBao fixtures even when tests/conftest.py does not list the plugin (idempotent if it does).
+pytest_plugins = ["tests.fixtures.openbao"]
 pytestmark = pytest.mark.slow
 
 

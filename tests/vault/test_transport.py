@@ -25,6 +25,9 @@ from components.vault.transport import (
     port_forward_argv,
 )
 
+# Registers the OpenBao fixtures even when tests/conftest.py does not list the plugin (idempotent if it does).
+pytest_plugins = ["tests.fixtures.openbao"]
+
 CONN = VaultConnection(kube_context="kind-dev", namespace="vault", pods=("vault-0", "vault-1"), ca_pem="PEM")
 
 
