@@ -18,6 +18,7 @@ call blocks while the join completes. Run: .venv/bin/python benchmarks/vault_boo
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import sys
 import tempfile
@@ -152,23 +153,44 @@ def main() -> None:
     floor: list[dict[str, float]] = []
     noop_direct: list[float] = []
     noop_kubectl: list[float] = []
-    for _ in range(args.rounds):
-        with running_cluster(base) as cluster:
-            times, state = providers_bootstrap(cluster)
-            ours.append(times)
-            noop_direct += [noop_rerun(cluster, state, cluster.connect_factory()) for _ in range(5)]
-            with pytest.MonkeyPatch.context() as mp:
-                install_fake_kubectl(base, cluster.ports, mp)
-                noop_kubectl += [noop_rerun(cluster, state) for _ in range(3)]
-        with running_cluster(base) as cluster:
-            floor.append(floor_bootstrap(cluster))
+    try:
+        for _ in range(args.rounds):
+            run_round(base, ours, floor, noop_direct, noop_kubectl)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    print_report(args.rounds, ours, floor, noop_direct, noop_kubectl)
 
+
+def run_round(
+    base: Path,
+    ours: list[dict[str, float]],
+    floor: list[dict[str, float]],
+    noop_direct: list[float],
+    noop_kubectl: list[float],
+) -> None:
+    """One fresh cluster through the providers (then the no-op re-runs), one fresh cluster for the floor."""
+    with running_cluster(base) as cluster:
+        times, state = providers_bootstrap(cluster)
+        ours.append(times)
+        noop_direct += [noop_rerun(cluster, state, cluster.connect_factory()) for _ in range(5)]
+        with pytest.MonkeyPatch.context() as mp:
+            install_fake_kubectl(base, cluster.ports, mp)
+            noop_kubectl += [noop_rerun(cluster, state) for _ in range(3)]
+    with running_cluster(base) as cluster:
+        floor.append(floor_bootstrap(cluster))
+
+
+def print_report(
+    rounds: int,
+    ours: list[dict[str, float]],
+    floor: list[dict[str, float]],
+    noop_direct: list[float],
+    noop_kubectl: list[float],
+) -> None:
     def med(rows: list[dict[str, float]], key: str) -> float:
         return statistics.median(r[key] for r in rows)
 
-    print(
-        f"Vault bootstrap, 3-node OpenBao Raft + TLS on 127.0.0.1, {SHARES}/{THRESHOLD} shares, median of {args.rounds}"
-    )
+    print(f"Vault bootstrap, 3-node OpenBao Raft + TLS on 127.0.0.1, {SHARES}/{THRESHOLD} shares, median of {rounds}")
     print(f"{'step':<12}{'providers':>12}{'raw floor':>12}{'ratio':>8}")
     for key in ("init", "unseal", "bootstrap", "total"):
         a, b = med(ours, key), med(floor, key)
