@@ -107,6 +107,9 @@ class VaultSettings:
     external_ca_cert: str
     # With PGP-encrypted shares the program cannot unseal by itself: the decrypted shares come here.
     unseal_keys: pulumi.Output[str] | None = field(default=None, compare=False)
+    # A root token for the one-time admin bootstrap when the init output cannot be used: the initial
+    # token is PGP-encrypted (rootTokenPgpKey), or a break-glass token to change the admin bootstrap.
+    root_token: pulumi.Output[str] | None = field(default=None, compare=False)
 
     @property
     def ha(self) -> bool:
@@ -321,7 +324,12 @@ def _hours(duration: str) -> float:
     return total
 
 
-def _vault(section: Section, mode: str, unseal_keys: pulumi.Output[str] | None) -> VaultSettings:
+def _vault(
+    section: Section,
+    mode: str,
+    unseal_keys: pulumi.Output[str] | None,
+    root_token: pulumi.Output[str] | None = None,
+) -> VaultSettings:
     replicas = section.integer("replicas", 3, minimum=1, maximum=7)
     if replicas % 2 == 0:
         raise section.fail(
@@ -374,6 +382,7 @@ def _vault(section: Section, mode: str, unseal_keys: pulumi.Output[str] | None) 
         ).rstrip("/"),
         external_ca_cert=section.string("externalCaCert", ""),
         unseal_keys=unseal_keys,
+        root_token=root_token,
     )
     if settings.kube_context and settings.external_address:
         raise section.fail(
@@ -586,7 +595,9 @@ def load_settings(source: ConfigSource, stack: str) -> Settings:
         kubernetes=_kubernetes(_section(source, "kubernetes"), mode),
         namespaces=_namespaces(_section(source, "namespaces")),
         pki=_pki(_section(source, "pki")),
-        vault=_vault(_section(source, "vault"), mode, source.get_secret("vaultUnsealKeys")),
+        vault=_vault(
+            _section(source, "vault"), mode, source.get_secret("vaultUnsealKeys"), source.get_secret("vaultRootToken")
+        ),
         s3=_s3(_section(source, "s3"), mode, source),
         registry=_registry(_section(source, "registry"), source),
         postgres=_postgres(_section(source, "postgres")),

@@ -3,7 +3,7 @@
 Order inside the component (every step waits for the previous one):
   1. manifests/vault/            server + PostgreSQL client certificates (issuer-leaf)
   2. Helm release `vault`        HA Raft / standalone, values from chart_values.py
-  3. bootstrap()                 init, unseal, bootstrap: NOT HERE YET (see the method)
+  3. bootstrap()                 init, unseal, admin bootstrap, pulumi-vault configuration (runtime.py)
   4. manifests/vault-operators/  operator ServiceAccounts, CA Secrets, Vault's TokenReview binding
   5. Helm releases               Vault Secrets Operator, vault-config-operator (operator_values.py)
 """
@@ -24,6 +24,7 @@ from components.layers import layer_named, render
 from components.vault import contract
 from components.vault.chart_values import tls_secret, vault_values
 from components.vault.operator_values import config_operator_values, secrets_operator_values
+from components.vault.runtime import VaultRuntime
 
 SECRETS_OPERATOR_RELEASE = "vault-secrets-operator"
 CONFIG_OPERATOR_RELEASE = "vault-config-operator"
@@ -125,11 +126,20 @@ class VaultComponent(pulumi.ComponentResource):
         self.register_outputs({"address": self.address, "pods": list(self.pods)})
 
     def bootstrap(self) -> list[pulumi.Resource]:
-        """PLACE FOR INIT / UNSEAL / BOOTSTRAP (the lead wires components/vault/operations.py here).
+        """Init, unseal, admin bootstrap and declarative configuration (components/vault/runtime.py).
 
-        Runs after `self.release` exists; whatever it returns, the operators' layer and releases wait
-        for, so VSO's first login (Kubernetes auth, transit cache key) finds an initialised, unsealed,
-        configured Vault. Reach the pods via `self.pods` and `self.infra.vault_provider`'s context and
-        verify TLS with `self.ca_secret`'s `ca.crt`; the certificate covers 127.0.0.1 and localhost.
+        Runs after `self.release` exists; the operators' layer and releases wait for what it returns, so
+        VSO's first login (Kubernetes auth, transit cache key) finds an initialised, unsealed, configured
+        Vault.
         """
-        return []
+        assert self.release is not None
+        self.runtime = VaultRuntime(
+            "vault-runtime",
+            self.settings,
+            release=self.release,
+            ca_secret_namespace=self.ca_secret.namespace,
+            ca_secret_name=self.ca_secret.name,
+            kubernetes_provider=self.infra.vault_provider,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return list(self.runtime.steps)

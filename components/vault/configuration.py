@@ -37,13 +37,14 @@ class Role:
 def roles(settings: Settings) -> list[Role]:
     """The roles the operators log in with. VSO reads; vault-config-operator writes engine config."""
     ns = settings.namespaces
+    # The app namespace's SA reads the app's secrets (and MinIO's SA its credentials, when MinIO runs);
+    # the VSO controller's own SA reads the transit key that encrypts its client cache.
+    vso_namespaces = (ns.app, ns.vault_secrets_operator) + ((ns.storage,) if settings.s3.backend == "minio" else ())
     return [
         Role(
             name=settings.vault.operator_role,
-            # The app namespace's SA reads the app's secrets; the VSO controller's own SA reads the
-            # transit key that encrypts its client cache.
             service_accounts=(settings.vault.operator_service_account, contract.VSO_CONTROLLER_SERVICE_ACCOUNT),
-            namespaces=(ns.app, ns.vault_secrets_operator),
+            namespaces=vso_namespaces,
             policy=contract.VSO_POLICY,
         ),
         Role(

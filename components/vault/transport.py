@@ -40,13 +40,15 @@ RETRY_BACKOFF = 1.0
 
 @dataclass(frozen=True)
 class VaultConnection:
-    """Where the Vault pods are: kube context ("" = current), namespace, pod names, CA PEM, API port."""
+    """Where the Vault pods are: kube context ("" = current), namespace, pod names, CA PEM, API port, and a
+    kubeconfig file ("" = kubectl's default; set when the program created the cluster itself)."""
 
     kube_context: str = ""
     namespace: str = "vault"
     pods: tuple[str, ...] = ()
     ca_pem: str = field(default="", repr=False)
     port: int = 8200
+    kubeconfig: str = ""
 
     @classmethod
     def from_props(cls, props: Mapping[str, Any]) -> VaultConnection:
@@ -57,6 +59,7 @@ class VaultConnection:
             pods=tuple(props.get("pods") or ()),
             ca_pem=str(props.get("ca_pem") or ""),
             port=int(props.get("port") or 8200),
+            kubeconfig=str(props.get("kubeconfig") or ""),
         )
 
     def to_props(self) -> dict[str, Any]:
@@ -66,6 +69,7 @@ class VaultConnection:
             "pods": list(self.pods),
             "ca_pem": self.ca_pem,
             "port": self.port,
+            **({"kubeconfig": self.kubeconfig} if self.kubeconfig else {}),
         }
 
 
@@ -80,6 +84,8 @@ def port_forward_argv(conn: VaultConnection, pod: str, kubectl: str = "kubectl",
     """
     target = pod if "/" in pod else f"pod/{pod}"
     argv = [kubectl]
+    if conn.kubeconfig:
+        argv += ["--kubeconfig", conn.kubeconfig]
     if conn.kube_context:
         argv += ["--context", conn.kube_context]
     ports = f"{local_port or ''}:{conn.port}"

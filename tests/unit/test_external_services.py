@@ -92,9 +92,6 @@ def test_registry_password_is_never_a_plain_input(external_registry: ProgramRun)
     assert all(secret for _type, _name, secret in places_holding(external_registry, REGISTRY_PASSWORD))
 
 
-@pytest.mark.xfail(
-    strict=True, reason="storage_secrets.py: Pulumi must write registryPassword into Vault (kv/<app>/registry-password)"
-)
 def test_registry_password_reaches_vault_as_a_secret(external_registry: ProgramRun):
     places = places_holding(external_registry, REGISTRY_PASSWORD)
     assert places and all(secret for _type, _name, secret in places), places
@@ -120,7 +117,6 @@ def test_s3_credentials_are_never_plain_inputs(external_s3: ProgramRun):
         assert all(secret for _type, _name, secret in places_holding(external_s3, value))
 
 
-@pytest.mark.xfail(strict=True, reason="storage_secrets.py: Pulumi must write the S3 credentials into Vault")
 def test_s3_credentials_reach_vault_as_secrets(external_s3: ProgramRun):
     for value in (S3_KEY_ID, S3_SECRET):
         places = places_holding(external_s3, value)

@@ -1,0 +1,181 @@
+"""Vault runtime: initialise, unseal and bootstrap the deployed Vault, then configure it declaratively.
+
+Order (each step waits for the previous one):
+  1. VaultInit       `sys/init` once; shares and root token become secret outputs the engine persists
+                     before anything else runs (protected: deleting it would only forget the keys)
+  2. VaultUnseal     every `pulumi up`: unseals only sealed pods; no diff when all are unsealed
+  3. VaultBootstrap  once, with the root token: the `platform-admin` AppRole, then revokes the token
+  4. pulumi-vault    a provider logged in with that AppRole (through a port-forward on vault.localPort)
+                     drives VaultConfiguration: mounts, Kubernetes auth, roles, policies, KV entries
+Later runs need no root token. Break-glass (a new root token from the unseal shares) is in the README.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_vault as vault
+
+from components import storage_secrets
+from components.config import Settings
+from components.local_cluster import state_directory
+from components.vault import tunnel
+from components.vault.admin_policy import ADMIN_APPROLE_PATH, admin_policy_hcl
+from components.vault.configuration import VaultConfiguration
+from components.vault.contract import VAULT_PORT
+from components.vault.policies import operator_policies
+from components.vault.providers import VaultBootstrap, VaultInit, VaultUnseal
+
+UNSEAL_TIMEOUT_SECONDS = 300
+
+
+def kube_target(settings: Settings) -> dict[str, str]:
+    """Which kubeconfig/context reaches the Vault pods from where `pulumi up` runs."""
+    if settings.vault.kube_context:
+        return {"kube_context": settings.vault.kube_context}
+    cluster = settings.kubernetes.cluster
+    if cluster.create:
+        # The kind cluster's own kubeconfig (components/kind_provider.py writes it there).
+        return {
+            "kube_context": f"kind-{cluster.name}",
+            "kubeconfig": str(state_directory(cluster.name) / "kubeconfig"),
+        }
+    return {"kube_context": settings.kubernetes.context}
+
+
+def admin_policy(settings: Settings) -> str:
+    """The admin AppRole's policy: what VaultConfiguration manages, plus both KV entries Pulumi may write
+    (so switching S3 or registry to external later needs no break-glass to widen the policy)."""
+    entries = [
+        f"kv/{storage_secrets.kv_path(settings, name)}"
+        for name in (storage_secrets.S3_REGISTRY_SECRET, storage_secrets.REGISTRY_PASSWORD_SECRET)
+    ]
+    return admin_policy_hcl(kv_entries=entries)
+
+
+def _decode_ca(data: dict[str, Any] | None) -> str:
+    encoded = (data or {}).get("ca.crt") or ""
+    return base64.b64decode(encoded).decode() if encoded else ""
+
+
+class VaultRuntime(pulumi.ComponentResource):
+    """Owns Vault's init, unseal and admin bootstrap (dynamic providers), the pulumi-vault provider and the
+    declarative Vault configuration.
+
+    Needs: the Vault Helm release (pods exist), the Secret whose `ca.crt` verifies Vault's TLS
+    certificate, and the Kubernetes provider of the cluster Vault runs in (to read that Secret).
+    `kubectl` must be on PATH where `pulumi up` runs (port-forwards; no secret in their arguments).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        settings: Settings,
+        *,
+        release: pulumi.Resource,
+        ca_secret_namespace: str,
+        ca_secret_name: str,
+        kubernetes_provider: k8s.Provider,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("platform:vault:Runtime", name, None, opts)
+        vault_settings = settings.vault
+        # Read once the release exists: its pods mount this Secret, so it exists by then, and on a first
+        # preview the unknown id skips the read instead of failing on a Secret that is not there yet.
+        secret_id = release.id.apply(lambda _: f"{ca_secret_namespace}/{ca_secret_name}")  # type: ignore[attr-defined]
+        ca = k8s.core.v1.Secret.get(
+            "vault-ca", secret_id, opts=pulumi.ResourceOptions(parent=self, provider=kubernetes_provider)
+        )
+        ca_pem = ca.data.apply(_decode_ca)
+        connection = {
+            **kube_target(settings),
+            "namespace": settings.namespaces.vault,
+            "pods": list(vault_settings.pods),
+            "ca_pem": ca_pem,
+            "port": VAULT_PORT,
+        }
+        step = pulumi.ResourceOptions(parent=self)
+
+        self.init = VaultInit(
+            "vault-init",
+            connection=connection,
+            secret_shares=vault_settings.key_shares,
+            secret_threshold=vault_settings.key_threshold,
+            pgp_keys=list(vault_settings.pgp_keys) or None,
+            root_token_pgp_key=vault_settings.root_token_pgp_key or None,
+            opts=pulumi.ResourceOptions.merge(step, pulumi.ResourceOptions(depends_on=[release], protect=True)),
+        )
+        self.unseal = VaultUnseal(
+            "vault-unseal",
+            connection=connection,
+            # With PGP the init output is encrypted for its holders: they supply decrypted shares.
+            keys=vault_settings.unseal_keys if vault_settings.unseal_keys is not None else self.init.keys_b64,
+            threshold=vault_settings.key_threshold,
+            timeout_seconds=UNSEAL_TIMEOUT_SECONDS,
+            opts=pulumi.ResourceOptions.merge(step, pulumi.ResourceOptions(depends_on=[self.init])),
+        )
+        self.steps: list[pulumi.Resource] = [self.init, self.unseal]
+        self.configuration: VaultConfiguration | None = None
+
+        root_token = vault_settings.root_token
+        if root_token is None and vault_settings.root_token_pgp_key:
+            pulumi.log.warn(
+                "vault.rootTokenPgpKey is set: the initial root token is encrypted, so the admin bootstrap and "
+                "the Vault configuration wait until you decrypt it and run "
+                "`pulumi config set --secret vaultRootToken <token>`, then `pulumi up` again.",
+                resource=self,
+            )
+            self.register_outputs({})
+            return
+        self.bootstrap = VaultBootstrap(
+            "vault-bootstrap",
+            connection=connection,
+            root_token=root_token if root_token is not None else self.init.root_token,
+            admin_policy=admin_policy(settings),
+            opts=pulumi.ResourceOptions.merge(step, pulumi.ResourceOptions(depends_on=[self.unseal])),
+        )
+        self.steps.append(self.bootstrap)
+
+        ca_file = tunnel.ca_file_path(settings.stack)
+        tunnel_connection = {key: value for key, value in connection.items() if key != "ca_pem"}
+        # The `-active` Service exists only in HA mode; standalone has one pod behind the plain Service.
+        service = f"svc/{vault_settings.release_name}" + ("-active" if vault_settings.ha else "")
+
+        def open_tunnel(args: list[Any]) -> str:
+            role_id, pem = args
+            address = tunnel.LOCAL_ADDRESS.format(port=vault_settings.local_port)
+            # No role id yet (first preview) or a mock run: nothing to connect to.
+            if not role_id or not pem:
+                return address
+            from components.vault.transport import VaultConnection
+
+            tunnel.write_ca_file(ca_file, pem)
+            conn = VaultConnection.from_props({**tunnel_connection, "ca_pem": pem})
+            return tunnel.open_tunnel(conn, service, vault_settings.local_port)
+
+        address = pulumi.Output.all(self.bootstrap.role_id, ca_pem).apply(open_tunnel)
+        self.provider = vault.Provider(
+            "vault",
+            address=address,
+            ca_cert_file=str(ca_file),
+            # A child token would need auth/token/create, which the admin policy does not grant.
+            skip_child_token=True,
+            auth_login=vault.ProviderAuthLoginArgs(
+                path=f"auth/{ADMIN_APPROLE_PATH}/login",
+                parameters={"role_id": self.bootstrap.role_id, "secret_id": self.bootstrap.secret_id},
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.bootstrap]),
+        )
+        self.configuration = VaultConfiguration(
+            "vault-configuration",
+            settings,
+            provider=self.provider,
+            policies=operator_policies(settings),
+            kv_entries=storage_secrets.kv_entries(settings),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.steps.append(self.configuration)
+        self.register_outputs({"localAddress": address})
