@@ -15,7 +15,7 @@ import pulumi
 import pulumi_vault as vault
 
 from components.config import Settings
-from components.vault import contract
+from components.vault import contract, operator_values
 
 # Kubernetes auth talks to the API server of the cluster Vault runs in; Vault reads that cluster's CA
 # and its own ServiceAccount token from the pod (disable_local_ca_jwt=False), so no long-lived
@@ -39,7 +39,7 @@ def roles(settings: Settings) -> list[Role]:
     ns = settings.namespaces
     # The app namespace's SA reads the app's secrets (and MinIO's SA its credentials, when MinIO runs);
     # the VSO controller's own SA reads the transit key that encrypts its client cache.
-    vso_namespaces = (ns.app, ns.vault_secrets_operator) + ((ns.storage,) if settings.s3.backend == "minio" else ())
+    vso_namespaces = (*operator_values.vso_namespaces(settings), ns.vault_secrets_operator)
     return [
         Role(
             name=settings.vault.operator_role,

@@ -58,12 +58,19 @@ def secrets_operator_values(settings: Settings) -> dict[str, Any]:
             "enabled": True,
             "method": "kubernetes",
             "mount": contract.KUBERNETES_AUTH_PATH,
-            # The ServiceAccount lives in the namespace of each Vault*Secret; only the app namespace has it.
-            "allowedNamespaces": [settings.namespaces.app],
+            # The ServiceAccount lives in the namespace of each Vault*Secret: the app namespace, and MinIO's
+            # namespace when MinIO runs (its Tenant credentials come from Vault too).
+            "allowedNamespaces": vso_namespaces(settings),
             "kubernetes": {"role": vault.operator_role, "serviceAccount": vault.operator_service_account},
         },
         "telemetry": {"serviceMonitor": {"enabled": True}},
     }
+
+
+def vso_namespaces(settings: Settings) -> list[str]:
+    """Namespaces whose Vault*Secrets log in with VSO's default Kubernetes auth."""
+    ns = settings.namespaces
+    return [ns.app, *([ns.storage] if settings.s3.backend == "minio" else [])]
 
 
 def config_operator_values(settings: Settings) -> dict[str, Any]:
