@@ -6,6 +6,9 @@ import pytest
 
 from tests.harness.program import ProgramRun, run_stack
 
+# Real OpenBao clusters (and a fake kubectl) for the Vault tests.
+pytest_plugins = ["tests.fixtures.openbao"]
+
 STACKS = ("local", "remote")
 
 

@@ -46,6 +46,11 @@ def open_tunnel(conn: VaultConnection, service: str, local_port: int, *, kubectl
         if forward is None:
             forward = PortForward(conn, service, kubectl=kubectl, local_port=local_port)
             forward.__enter__()
+            if forward.local_port != local_port:
+                forward.stop()
+                raise RuntimeError(
+                    f"kubectl forwarded {service} to port {forward.local_port}, not vault.localPort={local_port}"
+                )
             _open[key] = forward
             atexit.register(forward.stop)
             threading.Thread(target=_keep_alive, args=(forward,), daemon=True).start()

@@ -39,6 +39,7 @@ class Registration:
     secret_paths: list[str]  # dotted paths of inputs that were sent as Pulumi secrets
     custom: bool
     additional_secret_outputs: list[str] = field(default_factory=list)
+    protect: bool = False
 
     def is_secret(self, path: str) -> bool:
         return any(path == p or path.startswith(p + ".") for p in self.secret_paths)
@@ -77,6 +78,7 @@ class RecordingMonitor(MockMonitor):
                     secret_paths=secrets,
                     custom=request.custom,
                     additional_secret_outputs=list(request.additionalSecretOutputs),
+                    protect=bool(request.protect),
                 )
             )
         return response

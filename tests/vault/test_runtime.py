@@ -1,0 +1,134 @@
+"""How the program wires init -> unseal -> bootstrap -> pulumi-vault (mock runs), and the provider tunnel."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from components.config import load_settings
+from components.vault import tunnel
+from components.vault.admin_policy import assert_least_privilege
+from components.vault.runtime import admin_policy, kube_target
+from components.vault.transport import VaultConnection
+from tests.fixtures.openbao import install_fake_kubectl
+from tests.harness.dependencies import waits_for
+from tests.harness.program import ProgramRun, run_stack
+from tests.unit.test_config import FakeConfig
+
+pytest_plugins = ["tests.fixtures.openbao"]
+
+INIT, UNSEAL, BOOT = (
+    "pulumi-python:dynamic/vault:Init",
+    "pulumi-python:dynamic/vault:Unseal",
+    "pulumi-python:dynamic/vault:Bootstrap",
+)
+
+
+def test_steps_run_in_order_after_the_release(stack_run: ProgramRun):
+    init, unseal, boot = (stack_run.of_type(t)[0] for t in (INIT, UNSEAL, BOOT))
+    release = next(r for r in stack_run.of_type("kubernetes:helm.sh/v3:Release") if r.name == "vault")
+    assert release.urn in init.dependencies
+    assert init.urn in unseal.dependencies
+    assert unseal.urn in boot.dependencies
+    provider = stack_run.named("vault", "pulumi:providers:vault")
+    assert boot.urn in provider.dependencies
+
+
+def test_init_is_protected_and_its_keys_are_secret_outputs(stack_run: ProgramRun):
+    init = stack_run.of_type(INIT)[0]
+    assert init.protect
+    assert {"keys", "keys_b64", "root_token"} <= set(init.additional_secret_outputs)
+    boot = stack_run.of_type(BOOT)[0]
+    assert "secret_id" in boot.additional_secret_outputs
+
+
+def test_unseal_keys_and_root_token_travel_as_secrets(stack_run: ProgramRun):
+    assert stack_run.of_type(UNSEAL)[0].is_secret("keys")
+    assert stack_run.of_type(BOOT)[0].is_secret("root_token")
+
+
+def test_vault_resources_use_the_approle_provider_never_a_token(stack_run: ProgramRun):
+    provider = stack_run.named("vault", "pulumi:providers:vault")
+    assert "token" not in provider.inputs
+    assert provider.inputs["skipChildToken"] in (True, "true")
+    login = provider.inputs["authLogin"]
+    login = json.loads(login) if isinstance(login, str) else login
+    assert login["path"] == "auth/approle/login"
+    assert provider.inputs["address"] == "https://127.0.0.1:18200"
+    vault_resources = [r for r in stack_run.registrations if r.type.startswith("vault:")]
+    assert vault_resources and all(r.provider.split("::")[-2:][0] == "vault" for r in vault_resources)
+
+
+def test_operators_wait_for_the_configured_vault(stack_run: ProgramRun):
+    boot = stack_run.of_type(BOOT)[0]
+    role = stack_run.named("role-vault-operator")
+    for name, type_ in (
+        ("vault-operators", "kubernetes:yaml/v2:ConfigGroup"),
+        ("vault-secrets-operator", "kubernetes:helm.sh/v3:Release"),
+        ("vault-config-operator", "kubernetes:helm.sh/v3:Release"),
+    ):
+        dependent = stack_run.named(name, type_)
+        assert waits_for(stack_run, dependent, boot) and waits_for(stack_run, dependent, role), name
+
+
+def test_pgp_shares_unseal_with_the_supplied_decrypted_keys():
+    run = run_stack(
+        "local",
+        {"vault": {"keyShares": 2, "keyThreshold": 2, "pgpKeys": ["a2V5MQ==", "a2V5Mg=="]}},
+        secrets={"vaultUnsealKeys": '["s1", "s2"]'},
+    )
+    unseal = run.of_type(UNSEAL)[0]
+    assert unseal.inputs["keys"] == '["s1", "s2"]' and unseal.is_secret("keys")
+    assert run.of_type(INIT)[0].inputs["pgp_keys"] == ["a2V5MQ==", "a2V5Mg=="]
+
+
+def test_encrypted_root_token_without_a_decrypted_one_stops_before_bootstrap():
+    run = run_stack("local", {"vault": {"rootTokenPgpKey": "a2V5"}})
+    assert run.of_type(INIT) and run.of_type(UNSEAL)
+    assert not run.of_type(BOOT) and not [r for r in run.registrations if r.type.startswith("vault:")]
+    with_token = run_stack("local", {"vault": {"rootTokenPgpKey": "a2V5"}}, secrets={"vaultRootToken": "t"})
+    assert with_token.of_type(BOOT)[0].inputs["root_token"] == "t"
+
+
+def test_kube_target_follows_the_placement():
+    assert kube_target(load_settings(FakeConfig({"kubernetes": {"context": "prod"}}), "local")) == {
+        "kube_context": "prod"
+    }
+    kind = kube_target(load_settings(FakeConfig({"kubernetes": {"cluster": {"create": True, "name": "dev"}}}), "local"))
+    assert kind["kube_context"] == "kind-dev" and kind["kubeconfig"].endswith("platform-kind/dev/kubeconfig")
+
+
+def test_admin_policy_covers_both_pulumi_written_kv_entries_and_stays_least_privilege():
+    hcl = admin_policy(load_settings(FakeConfig({}), "local"))
+    assert_least_privilege(hcl)
+    assert 'path "kv/sms-proxy/s3-registry"' in hcl and 'path "kv/sms-proxy/registry-password"' in hcl
+
+
+def test_tunnel_forwards_the_active_service_on_the_fixed_port(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from tests.fixtures.openbao import free_port
+
+    target = free_port()
+    local = free_port()
+    fake = install_fake_kubectl(tmp_path, {"vault-active": target}, monkeypatch)
+    conn = VaultConnection(kube_context="ctx", namespace="vault", pods=("vault-0",))
+    try:
+        address = tunnel.open_tunnel(conn, "svc/vault-active", local)
+        assert address == f"https://127.0.0.1:{local}"
+        assert tunnel.open_tunnel(conn, "svc/vault-active", local) == address  # once per program run
+    finally:
+        tunnel.close_all()
+    calls = fake.calls()
+    assert len(calls) == 1
+    assert calls[0] == [
+        "--context", "ctx", "--namespace", "vault", "port-forward", "svc/vault-active", f"{local}:8200",
+        "--address", "127.0.0.1",
+    ]  # fmt: skip
+
+
+def test_ca_file_is_private(tmp_path: Path):
+    path = tmp_path / ".vault" / "local-ca.pem"
+    tunnel.write_ca_file(path, "-----BEGIN CERTIFICATE-----\n")
+    assert path.read_text().startswith("-----BEGIN")
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
