@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components import storage_secrets
+from components import secrets_csi, storage_secrets
 from components.config import Settings
 from components.manifest_renderer import MANIFESTS_DIR, render_layer
 from components.vault import contract
@@ -58,9 +58,11 @@ LAYERS: tuple[Layer, ...] = (
     Layer("postgresql", depends_on=("vault-config",)),
     Layer("database-engine", depends_on=("postgresql",)),
     Layer("migrations", depends_on=("database-engine", "registry-access")),
-    # app.secretsDelivery csi: the SecretProviderClass the app's CSI volume names (no Secret objects).
-    Layer("app-secrets-csi", depends_on=("database-engine",), enabled=lambda s: s.app.secrets_delivery == "csi"),
+    # The app's objects common to both secret-delivery modes, then its Deployment with the mode's secrets:
+    # app-vso = VSO-synced Secrets mounted as files; app-csi = the Secrets Store CSI volume (no Secret objects).
     Layer("app", depends_on=("migrations",)),
+    Layer("app-vso", depends_on=("app",), enabled=lambda s: s.app.secrets_delivery == "vso"),
+    Layer("app-csi", depends_on=("app",), enabled=lambda s: s.app.secrets_delivery == "csi"),
     Layer("ingress", depends_on=("pki",)),
     # Last: default-deny everywhere once every component (and its allow rules) exists.
     Layer("network-policies"),
@@ -97,6 +99,8 @@ def variables(settings: Settings) -> dict[str, str]:
         "ns_storage": ns.storage,
         "ns_ingress": ns.ingress,
         "ns_app": ns.app,
+        # Where the Secrets Store CSI driver and the Vault CSI provider run (app.secretsDelivery: csi).
+        "ns_secrets_store_csi": secrets_csi.NAMESPACE,
         "pki_key_algorithm": pki.key_algorithm,
         "pki_key_size": str(pki.key_size),
         "pki_root_ca_duration": pki.root_ca_duration,

@@ -7,6 +7,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import secrets_csi
 from components.config import Settings
 from components.edge_operators import minio_operator_values, traefik_values
 from components.helm import chart_release
@@ -88,7 +89,8 @@ def cloudnative_pg_values() -> dict[str, Any]:
 
 class OperatorsComponent(pulumi.ComponentResource):
     """Owns the Helm releases of Flux (controllers only), cert-manager (with CRDs),
-    kube-prometheus-stack and the CloudNativePG operator (with CRDs).
+    kube-prometheus-stack and the CloudNativePG operator (with CRDs); with `app.secretsDelivery: csi`
+    also the Secrets Store CSI driver and the Vault CSI provider.
 
     Needs: the infra provider and namespaces. Later layers depend on this component, so no custom
     resource is sent before the CRD that defines it exists.
@@ -154,6 +156,27 @@ class OperatorsComponent(pulumi.ComponentResource):
         self.releases["traefik"] = release(
             "traefik", "traefik", ns.ingress, traefik_values(settings), self.releases["kube-prometheus-stack"]
         )
+        if settings.app.secrets_delivery == "csi":
+            # The Secrets Store CSI driver and the Vault CSI provider (the `vault` chart, provider only), in
+            # kube-system (components/secrets_csi.py says why); the app mounts its secrets through them.
+            driver = chart_release(
+                secrets_csi.DRIVER_RELEASE,
+                "secrets-store-csi-driver",
+                secrets_csi.NAMESPACE,
+                secrets_csi.driver_values(),
+                provider=infra.provider,
+                parent=self,
+            )
+            self.releases[secrets_csi.DRIVER_RELEASE] = driver
+            self.releases[secrets_csi.PROVIDER_RELEASE] = chart_release(
+                secrets_csi.PROVIDER_RELEASE,
+                "vault",
+                secrets_csi.NAMESPACE,
+                secrets_csi.provider_values(),
+                provider=infra.provider,
+                parent=self,
+                depends_on=[driver],
+            )
         self.register_outputs({"releases": list(self.releases)})
 
     @property

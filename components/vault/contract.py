@@ -24,6 +24,9 @@ VSO_CONTROLLER_SERVICE_ACCOUNT = "vault-secrets-operator-controller-manager"
 # ACL policy names (their HCL lives in components/vault/policies.py).
 VSO_POLICY = "vault-secrets-operator"
 CONFIG_OPERATOR_POLICY = "vault-config-operator"
+# app.secretsDelivery csi: the app's own ServiceAccount logs in (through the Vault CSI provider) with a
+# Kubernetes-auth role named like the app (settings.app.name) that carries only this policy.
+APP_CSI_POLICY = "app-secrets-csi"
 DB_APP_ROLE = "app"
 DB_MIGRATIONS_ROLE = "migrations"
 VAULT_PORT = 8200

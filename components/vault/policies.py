@@ -9,6 +9,8 @@ of the app's KV folder; there is no `*` glob, no `sudo`, no `sys/mounts`, no `li
 - VSO (`contract.VSO_POLICY`, role `vault.operatorRole`): reads the app's KV v1/v2 entries and the two
   database roles' credentials, and uses the transit key that encrypts its client cache. Lease renewal is
   in Vault's `default` policy.
+- the app in csi mode (`contract.APP_CSI_POLICY`, role `app.name`, its own ServiceAccount): reads its hashing
+  secret and its database credentials, nothing else (`app_csi_rules`).
 - vault-config-operator (`contract.CONFIG_OPERATOR_POLICY`): exactly the paths its custom resources in
   `manifests/` call. PasswordPolicy writes `sys/policies/password/<name>`; RandomSecret asks that policy
   to `generate`, writes `kv/<folder>/<name>` (v1) or `kv2/data/<folder>/<name>` (v2; deletes through
@@ -58,6 +60,23 @@ def config_operator_rules(settings: Settings) -> dict[str, tuple[str, ...]]:
     for role in DB_ROLES:
         rules[f"{db}/roles/{role}"] = CRUD
     return rules
+
+
+def app_csi_rules(settings: Settings) -> dict[str, tuple[str, ...]]:
+    """Path -> capabilities for the app itself in `app.secretsDelivery: csi` (role `settings.app.name`).
+
+    Exactly what `manifests/app-csi/secret-provider-class.yaml` reads: the hashing secret and the app
+    database role's credentials. Nothing of the migrations role, nothing of the operators' paths.
+    """
+    folder = contract.app_kv_path(settings)
+    return {
+        f"{contract.KV_V2_MOUNT}/data/{folder}/{contract.APP_HASHING_SECRET}": ("read",),
+        f"{contract.DATABASE_MOUNT}/creds/{contract.DB_APP_ROLE}": ("read",),
+    }
+
+
+def app_csi_policy_hcl(settings: Settings) -> str:
+    return render_hcl(app_csi_rules(settings))
 
 
 def render_hcl(rules: Mapping[str, Iterable[str]]) -> str:

@@ -18,7 +18,8 @@ from components.vault import contract, policies
 from tests.harness.program import stack_config
 from tests.harness.schemas import validate_object
 
-MY_LAYERS = ("vault-config", "postgresql", "database-engine", "migrations", "app")
+# "app-vso": the Deployment and VSO secrets of the default mode (app-csi: test_app_secrets_delivery.py).
+MY_LAYERS = ("vault-config", "postgresql", "database-engine", "migrations", "app", "app-vso")
 
 
 class _Source:
@@ -190,7 +191,12 @@ def test_migrations_job_has_a_stable_name_and_is_force_replaced(objects):
 
 def test_deployment_probes_and_config_follow_settings():
     settings = settings_for("local", app={"replicas": 3, "logLevel": "debug", "env": {"FEATURE_X": "on"}})
-    rendered = layers.render(settings, next(layer for layer in layers.LAYERS if layer.name == "app"))
+    rendered = [
+        obj
+        for layer in layers.active_layers(settings)
+        if layer.name in ("app", "app-vso")
+        for obj in layers.render(settings, layer)
+    ]
     deployment = one(rendered, "Deployment")
     assert deployment["spec"]["replicas"] == 3
     container = deployment["spec"]["template"]["spec"]["containers"][0]

@@ -44,8 +44,8 @@ VARIANTS = {
 }
 
 
-SWITCHED_ON = {"csi-secrets": {"app-secrets-csi"}, "external-s3-and-registry": {"registry-access"}}
-SWITCHED_OFF = {"csi-secrets": set(), "external-s3-and-registry": {"s3", "registry"}}
+SWITCHED_ON = {"csi-secrets": {"app-csi"}, "external-s3-and-registry": {"registry-access"}}
+SWITCHED_OFF = {"csi-secrets": {"app-vso"}, "external-s3-and-registry": {"s3", "registry"}}
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

@@ -20,13 +20,13 @@ def csi_settings():
 
 
 def test_the_layer_is_active_only_for_csi():
-    assert "app-secrets-csi" in [layer.name for layer in active_layers(csi_settings())]
-    assert "app-secrets-csi" not in [layer.name for layer in active_layers(load_settings(FakeConfig({}), "local"))]
+    assert "app-csi" in [layer.name for layer in active_layers(csi_settings())]
+    assert "app-csi" not in [layer.name for layer in active_layers(load_settings(FakeConfig({}), "local"))]
 
 
 def test_secret_provider_class_is_valid_and_syncs_no_secret():
     settings = csi_settings()
-    (spc,) = render(settings, layer_named("app-secrets-csi"))
+    (spc,) = [o for o in render(settings, layer_named("app-csi")) if o["kind"] == "SecretProviderClass"]
     validate_object(spc)
     assert spc["kind"] == "SecretProviderClass" and spc["metadata"]["namespace"] == settings.namespaces.app
     assert spc["spec"]["provider"] == "vault"
@@ -57,5 +57,5 @@ def test_external_vault_address_reaches_the_provider_class():
         ),
         "local",
     )
-    (spc,) = render(settings, layer_named("app-secrets-csi"))
+    (spc,) = [o for o in render(settings, layer_named("app-csi")) if o["kind"] == "SecretProviderClass"]
     assert spc["spec"]["parameters"]["vaultAddress"] == "https://vault.corp.example:8200"

@@ -1,0 +1,56 @@
+"""Helm values of the Secrets Store CSI driver and the Vault CSI provider (`app.secretsDelivery: csi` only).
+
+The releases are registered in `components/operators.py`; what the app mounts through them is in
+`manifests/app-csi/` (SecretProviderClass, the Deployment's CSI volume, the provider's Vault CA).
+
+Both run as node-level DaemonSets with hostPath volumes (the kubelet plugin directories), which the
+restricted/baseline Pod Security levels of the platform's namespaces forbid, so they live in
+`kube-system`, where the driver's own documentation installs it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.vault.operator_values import operator_ca_secret
+
+NAMESPACE = "kube-system"
+DRIVER_RELEASE = "secrets-store-csi-driver"
+PROVIDER_RELEASE = "vault-csi-provider"
+# Where the provider pod sees the Vault CA (`ca.crt`): the SecretProviderClass's vaultCACertPath.
+PROVIDER_CA_DIR = "/vault/tls"
+
+
+def driver_values() -> dict[str, Any]:
+    """The driver: files only, never synced into Kubernetes Secrets; rotation re-reads the provider."""
+    return {
+        # Syncing mounted content into a Secret (secretObjects) needs RBAC on every Secret of the cluster and
+        # would bring back the etcd copy this mode exists to avoid.
+        "syncSecret": {"enabled": False},
+        # Re-fetch mounted objects periodically (default every 2 minutes): new dynamic credentials and a
+        # changed hashing secret reach the files without a pod restart (the app must re-read them).
+        "enableSecretRotation": True,
+    }
+
+
+def provider_values() -> dict[str, Any]:
+    """The `vault` chart with only its CSI provider: no server, no injector, no Vault Agent sidecar.
+
+    The provider talks to Vault directly with the SecretProviderClass's address and CA (the chart's agent
+    would send everything to the in-cluster `<release>.<namespace>.svc` address of THIS release, which does
+    not exist). The CA Secret is `optional`: the release is installed with the operators, before the PKI
+    exists; the file appears once cert-manager issues `manifests/app-csi/vault-ca.yaml`, long before the
+    first app pod mounts a volume.
+    """
+    ca = operator_ca_secret()
+    return {
+        "server": {"enabled": False},
+        "injector": {"enabled": False},
+        "csi": {
+            "enabled": True,
+            "agent": {"enabled": False},
+            "volumes": [{"name": "vault-ca", "secret": {"secretName": ca, "optional": True, "defaultMode": 0o444}}],
+            "volumeMounts": [{"name": "vault-ca", "mountPath": PROVIDER_CA_DIR, "readOnly": True}],
+            "resources": {"requests": {"cpu": "20m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
+        },
+    }
