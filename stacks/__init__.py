@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from components.config import Settings
+from components.vault import contract
 
 
 def deploy(settings: Settings) -> dict[str, Any]:
@@ -13,6 +14,7 @@ def deploy(settings: Settings) -> dict[str, Any]:
 
     composition = {"local": local.deploy, "remote": remote.deploy}[settings.mode]
     outputs = composition(settings)
+    registry = settings.registry
     return {
         "mode": settings.mode,
         "namespaces": {
@@ -20,5 +22,13 @@ def deploy(settings: Settings) -> dict[str, Any]:
             "vault": settings.namespaces.vault,
             "flux": settings.namespaces.flux,
         },
+        # Where things are: what clients in the cluster dial, and how to reach Vault from this machine.
+        "vault": {
+            "address": contract.vault_address(settings),
+            # The program's own port-forward (vault.localPort) while `pulumi up` runs.
+            "localAddress": f"https://127.0.0.1:{settings.vault.local_port}",
+        },
+        "registry": {"mode": registry.mode, "host": registry.host},
+        "ingress": {"host": settings.ingress.host, "httpsPort": settings.ingress.https_port},
         **outputs,
     }
