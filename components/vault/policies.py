@@ -21,10 +21,9 @@ of the app's KV folder; there is no `*` glob, no `sudo`, no `sys/mounts`, no `li
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-
 from components.config import Settings
 from components.vault import contract
+from components.vault.admin_policy import render_hcl
 
 CRUD = ("create", "read", "update", "delete")
 DB_ROLES = (contract.DB_APP_ROLE, contract.DB_MIGRATIONS_ROLE)
@@ -77,15 +76,6 @@ def app_csi_rules(settings: Settings) -> dict[str, tuple[str, ...]]:
 
 def app_csi_policy_hcl(settings: Settings) -> str:
     return render_hcl(app_csi_rules(settings))
-
-
-def render_hcl(rules: Mapping[str, Iterable[str]]) -> str:
-    """Policy HCL, deterministic (same rules, same text: no spurious Pulumi diffs)."""
-    blocks = []
-    for path, capabilities in rules.items():
-        quoted = ", ".join(f'"{c}"' for c in capabilities)
-        blocks.append(f'path "{path}" {{\n  capabilities = [{quoted}]\n}}\n')
-    return "\n".join(blocks)
 
 
 def vso_policy_hcl(settings: Settings) -> str:
