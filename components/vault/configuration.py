@@ -16,6 +16,7 @@ import pulumi_vault as vault
 
 from components.config import Settings
 from components.vault import contract, operator_values
+from components.vault.policies import app_csi_policy_hcl, operator_policies
 
 # Kubernetes auth talks to the API server of the cluster Vault runs in; Vault reads that cluster's CA
 # and its own ServiceAccount token from the pod (disable_local_ca_jwt=False), so no long-lived
@@ -53,7 +54,21 @@ def roles(settings: Settings) -> list[Role]:
             namespaces=(ns.app,),
             policy=contract.CONFIG_OPERATOR_POLICY,
         ),
+        *(
+            # csi mode: the app's own ServiceAccount logs in (the CSI provider uses the pod's identity).
+            [Role(settings.app.name, (settings.app.name,), (ns.app,), contract.APP_CSI_POLICY)]
+            if settings.app.secrets_delivery == "csi"
+            else []
+        ),
     ]
+
+
+def policies(settings: Settings) -> dict[str, str]:
+    """Every ACL policy Pulumi manages, by name (the roles above refer to them)."""
+    managed = operator_policies(settings)
+    if settings.app.secrets_delivery == "csi":
+        managed[contract.APP_CSI_POLICY] = app_csi_policy_hcl(settings)
+    return managed
 
 
 MOUNTS: tuple[tuple[str, str, dict[str, str]], ...] = (

@@ -24,9 +24,8 @@ from components.config import Settings
 from components.local_cluster import state_directory
 from components.vault import tunnel
 from components.vault.admin_policy import ADMIN_APPROLE_PATH, admin_policy_hcl
-from components.vault.configuration import VaultConfiguration
+from components.vault.configuration import VaultConfiguration, policies
 from components.vault.contract import VAULT_PORT
-from components.vault.policies import operator_policies
 from components.vault.providers import VaultBootstrap, VaultInit, VaultUnseal
 
 UNSEAL_TIMEOUT_SECONDS = 300
@@ -173,7 +172,7 @@ class VaultRuntime(pulumi.ComponentResource):
             "vault-configuration",
             settings,
             provider=self.provider,
-            policies=operator_policies(settings),
+            policies=policies(settings),
             kv_entries=storage_secrets.kv_entries(settings),
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -132,3 +132,14 @@ def test_ca_file_is_private(tmp_path: Path):
     tunnel.write_ca_file(path, "-----BEGIN CERTIFICATE-----\n")
     assert path.read_text().startswith("-----BEGIN")
     assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+
+def test_csi_mode_gives_the_app_its_own_role_and_policy():
+    run = run_stack("local", {"app": {"secretsDelivery": "csi"}})
+    role = run.named("role-sms-proxy")
+    assert role.inputs["boundServiceAccountNames"] == ["sms-proxy"]
+    assert role.inputs["boundServiceAccountNamespaces"] == ["sms-proxy"]
+    assert role.inputs["tokenPolicies"] == ["app-secrets-csi"]
+    policy = run.named("policy-app-secrets-csi")
+    assert 'path "postgresql/creds/app"' in policy.inputs["policy"]
+    assert not [r for r in run_stack("local").registrations if r.name == "role-sms-proxy"]
