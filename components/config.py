@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import pulumi
 
-from components.config_reader import ConfigError, Section, set_hint
+from components.config_reader import DNS1123_LABEL, ConfigError, Section, set_hint
 from components.versions import IMAGES
 
 PROJECT = "platform"
@@ -25,6 +25,7 @@ GIT_SSH_URL = re.compile(r"^ssh://[^\s@/]+@[^\s/]+(:\d+)?/[^\s]+$")
 SCP_LIKE_URL = re.compile(r"^[^\s@/]+@[^\s:/]+:[^\s]+$")
 VAULT_URL = re.compile(r"^https://[^\s/:]+(:\d{1,5})?/?$")
 VAULT_URL_WHAT = "an https:// Vault address (scheme, host, optional port; TLS is mandatory)"
+APP_API_EXAMPLE = "https://api.app-cluster.example.com:6443"
 
 
 class ConfigSource(Protocol):
@@ -105,6 +106,9 @@ class VaultSettings:
     advertise_address: str  # with kube_context: how the application cluster reaches that Vault
     external_address: str
     external_ca_cert: str
+    # Vault outside this cluster: the app cluster's API server address as Vault reaches it (Kubernetes auth
+    # reviews the operators' tokens there). Required with kube_context, optional with external_address.
+    app_api_address: str = ""
     # With PGP-encrypted shares the program cannot unseal by itself: the decrypted shares come here.
     unseal_keys: pulumi.Output[str] | None = field(default=None, compare=False)
     # A root token for the one-time admin bootstrap when the init output cannot be used: the initial
@@ -381,6 +385,9 @@ def _vault(
             "externalAddress", "", pattern=VAULT_URL, what=VAULT_URL_WHAT, example="https://vault.example.com:8200"
         ).rstrip("/"),
         external_ca_cert=section.string("externalCaCert", ""),
+        app_api_address=section.string(
+            "appApiAddress", "", pattern=VAULT_URL, what="an https:// Kubernetes API address", example=APP_API_EXAMPLE
+        ).rstrip("/"),
         unseal_keys=unseal_keys,
         root_token=root_token,
     )
@@ -409,6 +416,15 @@ def _vault(
         raise section.fail("advertiseAddress", "only used with kubeContext (Vault in a second cluster)", '""')
     if settings.external_ca_cert and not settings.external_address:
         raise section.fail("externalAddress", "externalCaCert is set but no external Vault address", '""')
+    if settings.kube_context and not settings.app_api_address:
+        raise section.fail(
+            "appApiAddress",
+            "with kubeContext, Vault's Kubernetes auth reviews the operators' tokens at this cluster's API server; "
+            "give its https address as reachable from the Vault cluster",
+            APP_API_EXAMPLE,
+        )
+    if settings.app_api_address and not (settings.kube_context or settings.external_address):
+        raise section.fail("appApiAddress", "only used when Vault runs outside this cluster", '""')
     section.finish()
     return settings
 
@@ -516,6 +532,13 @@ def _ingress(section: Section) -> IngressSettings:
         https_port=section.integer("httpsPort", 4443, minimum=1, maximum=65535),
         client_apps=section.string_list("clientApps", ("client-app-1", "client-app-2")),
     )
+    # Each name becomes a certificate CN and the Secret `<name>-client-tls` (components/client_certificates.py).
+    example = '\'["billing", "reports"]\' --json'
+    for app in settings.client_apps:
+        if not DNS1123_LABEL.match(app) or len(app) > 52:
+            raise section.fail("clientApps", f"{app!r} is not a DNS-1123 label of at most 52 characters", example)
+    if len(set(settings.client_apps)) != len(settings.client_apps):
+        raise section.fail("clientApps", "names must be unique (one certificate each)", example)
     section.finish()
     return settings
 

@@ -21,12 +21,15 @@ def chart_release(
     parent: pulumi.Resource,
     depends_on: Sequence[pulumi.Resource] = (),
     timeout_seconds: int = 600,
+    resource_name: str | None = None,
 ) -> k8s.helm.v3.Release:
     """`helm.v3.Release` rather than `helm.v4.Chart`: Releases run Helm hooks (CRD upgrades, webhooks),
-    wait for readiness, and keep values as plain inputs the tests validate against the chart."""
+    wait for readiness, and keep values as plain inputs the tests validate against the chart.
+
+    `resource_name` (default: the release name) tells apart two releases of one name in two clusters."""
     chart = CHARTS[chart_key]
     return k8s.helm.v3.Release(
-        name,
+        resource_name or name,
         name=name,  # fixed release name: no random suffix, so re-runs change nothing
         chart=chart.name,
         version=chart.version,

@@ -6,10 +6,35 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.config import Settings
+from components.vault import placement
 
 # Namespaces that only run our own hardened workloads enforce the `restricted` Pod Security level;
 # operator namespaces get `baseline` (some upstream charts still need it) and warn on `restricted`.
 _RESTRICTED = ("app",)
+
+
+def app_cluster_namespaces(settings: Settings) -> tuple[str, ...]:
+    """The namespaces of the main (application) cluster: each configured one whose component runs there.
+
+    MinIO's two only with `s3.backend: minio`; Vault's only when Vault runs here (not in the second cluster
+    of `vault.kubeContext`, not an existing Vault). The manifest layers follow the same switches
+    (components/layers.py), so no object is ever applied to a namespace that does not exist.
+    """
+    ns = settings.namespaces
+    absent = set()
+    if settings.s3.backend != "minio":
+        absent |= {"storage_operator", "storage"}
+    if not placement.vault_in_app_cluster(settings):
+        absent.add("vault")
+    # By field, not by name: a namespace shared by two components stays while either needs it.
+    return tuple(dict.fromkeys(name for field, name in vars(ns).items() if field not in absent))
+
+
+def vault_cluster_namespaces(settings: Settings) -> tuple[str, ...]:
+    """The namespaces of the second cluster (`vault.kubeContext`): cert-manager (its own PKI) and Vault."""
+    if not settings.vault.separate_cluster:
+        return ()
+    return tuple(dict.fromkeys((settings.namespaces.cert_manager, settings.namespaces.vault)))
 
 
 class InfraComponent(pulumi.ComponentResource):
@@ -21,13 +46,15 @@ class InfraComponent(pulumi.ComponentResource):
     provider can never deploy to whatever context happens to be current.
 
     `vault_provider` is `provider` unless `vault.kubeContext` puts Vault into a second cluster; then it is a
-    second provider for that context and `vault_namespace` is created there instead of in the main cluster.
+    second provider for that context, and `vault_cluster_namespaces` (cert-manager and Vault's, with
+    `vault_namespace` among them) are created there; the main cluster then has no Vault namespace.
     With `vault.externalAddress` Vault is not deployed at all and `vault_namespace` is None.
     """
 
     provider: k8s.Provider
     vault_provider: k8s.Provider
     namespaces: dict[str, k8s.core.v1.Namespace]
+    vault_cluster_namespaces: dict[str, k8s.core.v1.Namespace]
     vault_namespace: k8s.core.v1.Namespace | None
 
     def __init__(
@@ -60,22 +87,25 @@ class InfraComponent(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
         restricted = {getattr(settings.namespaces, field) for field in _RESTRICTED}
-        vault_elsewhere = vault.external or vault.separate_cluster
-        self.namespaces = {}
-        for namespace in settings.namespaces.all():
-            if vault_elsewhere and namespace == settings.namespaces.vault:
-                continue  # no Vault pods in this cluster
-            self.namespaces[namespace] = self._namespace(namespace, namespace, settings, restricted, self.provider)
-        self.vault_namespace = None
-        if vault.separate_cluster:
-            # Same resource name as in the single-cluster case: the main cluster has no vault namespace then.
-            self.vault_namespace = self._namespace(
-                settings.namespaces.vault,
-                settings.namespaces.vault,
+        self.namespaces = {
+            namespace: self._namespace(namespace, namespace, settings, restricted, self.provider)
+            for namespace in app_cluster_namespaces(settings)
+        }
+        # The second cluster's namespaces (vault.kubeContext). Vault's keeps the resource name it has in the
+        # single-cluster case (the main cluster has none then); the others are prefixed, they exist in both.
+        self.vault_cluster_namespaces = {
+            namespace: self._namespace(
+                namespace if namespace == settings.namespaces.vault else f"vault-cluster-{namespace}",
+                namespace,
                 settings,
                 restricted,
                 self.vault_provider,
             )
+            for namespace in vault_cluster_namespaces(settings)
+        }
+        self.vault_namespace = None
+        if vault.separate_cluster:
+            self.vault_namespace = self.vault_cluster_namespaces[settings.namespaces.vault]
         elif not vault.external:
             self.vault_namespace = self.namespaces[settings.namespaces.vault]
         self.register_outputs({"namespaces": list(self.namespaces)})

@@ -17,7 +17,7 @@ from typing import Any
 from components import secrets_csi, storage_secrets
 from components.config import Settings
 from components.manifest_renderer import MANIFESTS_DIR, render_layer
-from components.vault import contract
+from components.vault import contract, placement
 from components.vault.variables import vault_variables
 from components.versions import IMAGES
 
@@ -43,9 +43,12 @@ LAYERS: tuple[Layer, ...] = (
     # Monitors for operators installed before the monitoring CRDs (applied by OperatorsComponent).
     Layer("operators-monitoring", bootstrap=True),
     Layer("pki", bootstrap=True),
-    # Vault's certificates (VaultComponent), then what its operators need (ServiceAccounts, CA, TokenReview).
-    Layer("vault", depends_on=("pki",), bootstrap=True),
-    Layer("vault-operators", depends_on=("vault",), bootstrap=True),
+    # Vault's certificates (VaultComponent; in the second cluster with vault.kubeContext, none with an existing
+    # Vault), then what its operators need (ServiceAccounts, CA, TokenReview): vault-operators when Vault runs
+    # in this cluster, vault-operators-external otherwise (components/vault/placement.py).
+    Layer("vault", depends_on=("pki",), bootstrap=True, enabled=lambda s: not s.vault.external),
+    Layer("vault-operators", depends_on=("vault",), bootstrap=True, enabled=placement.vault_in_app_cluster),
+    Layer("vault-operators-external", bootstrap=True, enabled=lambda s: not placement.vault_in_app_cluster(s)),
     # The password policy every generated secret uses (vault-config-operator).
     Layer("vault-config"),
     # MinIO tenant + its Vault-generated credentials; absent with an external S3 endpoint.
@@ -66,6 +69,28 @@ LAYERS: tuple[Layer, ...] = (
     Layer("ingress", depends_on=("pki",)),
     # Last: default-deny everywhere once every component (and its allow rules) exists.
     Layer("network-policies"),
+    # Policies of namespaces and workloads that exist only with some config: Flux applies whole directories,
+    # so each condition is a directory of its own (never a policy for a namespace that is not there).
+    Layer("network-policies-vault", depends_on=("network-policies",), enabled=placement.vault_in_app_cluster),
+    Layer(
+        "network-policies-vault-external",
+        depends_on=("network-policies",),
+        enabled=lambda s: not placement.vault_in_app_cluster(s),
+    ),
+    Layer("network-policies-minio", depends_on=("network-policies",), enabled=lambda s: s.s3.backend == "minio"),
+    Layer(
+        "network-policies-registry", depends_on=("network-policies",), enabled=lambda s: s.registry.mode == "in-cluster"
+    ),
+    Layer(
+        "network-policies-registry-minio",
+        depends_on=("network-policies-registry",),
+        enabled=lambda s: s.registry.mode == "in-cluster" and s.s3.backend == "minio",
+    ),
+    Layer(
+        "network-policies-registry-s3",
+        depends_on=("network-policies-registry",),
+        enabled=lambda s: s.registry.mode == "in-cluster" and s.s3.backend == "external",
+    ),
 )
 
 

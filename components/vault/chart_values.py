@@ -21,7 +21,7 @@ import json
 from typing import Any
 
 from components.config import Settings
-from components.vault import contract
+from components.vault import contract, placement
 from components.versions import IMAGES
 
 CLUSTER_DOMAIN = "cluster.local"
@@ -59,7 +59,8 @@ def server_dns_names(settings: Settings) -> list[str]:
     """Every DNS name Vault's certificate must cover.
 
     Each peer by name (what `retry_join` dials) and the wildcard for the headless service, every chart
-    Service in its short, namespaced and fully qualified forms, and `localhost`.
+    Service in its short, namespaced and fully qualified forms, `localhost`, and the advertised host name
+    when Vault runs in a second cluster.
     """
     release, ns = settings.vault.release_name, settings.namespaces.vault
     internal = internal_service(settings)
@@ -71,6 +72,8 @@ def server_dns_names(settings: Settings) -> list[str]:
     for service in services:
         names += [service, f"{service}.{ns}", f"{service}.{ns}.svc", f"{service}.{ns}.svc.{CLUSTER_DOMAIN}"]
     names.append("localhost")
+    # Vault in a second cluster: the application cluster dials vault.advertiseAddress.
+    names += placement.extra_dns_names(settings)
     return names
 
 
@@ -227,7 +230,9 @@ def vault_values(settings: Settings) -> dict[str, Any]:
         "ui": {"enabled": True, "serviceType": "ClusterIP"},
         "serverTelemetry": {
             "serviceMonitor": {
-                "enabled": True,
+                # kube-prometheus-stack (the CRD and the Prometheus) runs in the application cluster only; a
+                # second Vault cluster (vault.kubeContext) is scraped by that cluster's own monitoring.
+                "enabled": placement.vault_in_app_cluster(settings),
                 "tlsConfig": {
                     "ca": {"secret": {"name": tls_secret(settings), "key": "ca.crt"}},
                     "serverName": f"{vault.release_name}.{settings.namespaces.vault}.svc",

@@ -6,6 +6,12 @@ Order inside the component (every step waits for the previous one):
   3. bootstrap()                 init, unseal, admin bootstrap, pulumi-vault configuration (runtime.py)
   4. manifests/vault-operators/  operator ServiceAccounts, CA Secrets, Vault's TokenReview binding
   5. Helm releases               Vault Secrets Operator, vault-config-operator (operator_values.py)
+
+Vault outside this cluster (components/vault/placement.py): with `vault.kubeContext` steps 1-3 run in the
+second cluster, after its own cert-manager and PKI (cluster_pki.py); with `vault.externalAddress` they do
+not run at all. Step 4 is then manifests/vault-operators-external/ (the same ServiceAccounts plus a token
+reviewer, applied first: Vault's Kubernetes auth config needs its token) and CA Secrets Pulumi writes with
+the CA of that Vault (trust.py).
 """
 
 from __future__ import annotations
@@ -21,8 +27,9 @@ from components.helm import chart_release
 from components.infra import InfraComponent
 from components.k8s_apply import apply_objects
 from components.layers import layer_named, render
-from components.vault import contract
+from components.vault import contract, placement, trust
 from components.vault.chart_values import tls_secret, vault_values
+from components.vault.cluster_pki import VaultClusterPkiComponent
 from components.vault.operator_values import config_operator_values, secrets_operator_values
 from components.vault.runtime import VaultRuntime
 
@@ -44,7 +51,8 @@ class VaultComponent(pulumi.ComponentResource):
 
     Needs: the infra provider(s) and namespaces, the PKI (`issuer-leaf`) and the operators' CRDs (pass
     both in `depends_on`). Exposes `release` (the Vault Helm release), `pods` (pod names), `ca_secret`
-    (a Secret whose `ca.crt` verifies Vault's certificate) and `address` (what clients dial).
+    (a Secret whose `ca.crt` verifies Vault's certificate), `address` (what clients dial) and
+    `kubernetes_auth` (the arguments of Vault's Kubernetes auth config for this placement, trust.py).
 
     With `vault.externalAddress` no Vault is deployed (`release` is None) and only the operators are.
     """
@@ -70,17 +78,41 @@ class VaultComponent(pulumi.ComponentResource):
         self.pods = settings.vault.pods
         self.ca_secret = SecretRef(ns.vault, tls_secret(settings))
         self.release = None
+        in_app_cluster = placement.vault_in_app_cluster(settings)
+        operator_namespaces = [
+            infra.namespaces[n] for n in (ns.app, ns.vault_secrets_operator, ns.vault_config_operator)
+        ]
+        if not in_app_cluster:
+            # Vault elsewhere: the operators' identities and the token reviewer need no Vault, and Vault's
+            # Kubernetes auth config (bootstrap()) needs the reviewer's token, so they come first.
+            self.operator_objects = apply_objects(
+                "vault-operators-external",
+                render(settings, layer_named("vault-operators-external")),
+                provider=infra.provider,
+                parent=self,
+                depends_on=[*depends_on, *operator_namespaces],
+            )
+        self.kubernetes_auth, self.token_reviewer = trust.kubernetes_auth(
+            settings, infra, None if in_app_cluster else self.operator_objects, self
+        )
 
         ready: list[pulumi.Resource] = list(depends_on)
         if not settings.vault.external:
             vault_namespace = infra.vault_namespace
             assert vault_namespace is not None  # InfraComponent creates it whenever Vault is deployed
+            issuer: list[pulumi.Resource] = list(depends_on)
+            if settings.vault.separate_cluster:
+                # `issuer-leaf` of the second cluster: its own cert-manager and PKI layer.
+                self.cluster_pki = VaultClusterPkiComponent(
+                    "vault-cluster", settings, infra, opts=pulumi.ResourceOptions(parent=self)
+                )
+                issuer = [self.cluster_pki.cert_manager, self.cluster_pki.issuer]
             self.certificates = apply_objects(
                 "vault",
                 render(settings, layer_named("vault")),
                 provider=infra.vault_provider,
                 parent=self,
-                depends_on=[*depends_on, vault_namespace],
+                depends_on=[*issuer, vault_namespace],
             )
             # The pods mount both certificate Secrets, so the release waits for the certificates.
             self.release = chart_release(
@@ -94,16 +126,26 @@ class VaultComponent(pulumi.ComponentResource):
             )
             ready = [self.release, *self.bootstrap()]
 
-        operator_namespaces = [
-            infra.namespaces[n] for n in (ns.app, ns.vault_secrets_operator, ns.vault_config_operator)
-        ]
-        self.operator_objects = apply_objects(
-            "vault-operators",
-            render(settings, layer_named("vault-operators")),
-            provider=infra.provider,
-            parent=self,
-            depends_on=[*depends_on, *ready, *operator_namespaces],
-        )
+        if in_app_cluster:
+            self.operator_objects = apply_objects(
+                "vault-operators",
+                render(settings, layer_named("vault-operators")),
+                provider=infra.provider,
+                parent=self,
+                depends_on=[*depends_on, *ready, *operator_namespaces],
+            )
+            operator_trust: list[pulumi.Resource] = [self.operator_objects]
+        else:
+            # The CA of the Vault the operators talk to, instead of cert-manager Certificates from this
+            # cluster's own PKI (which did not sign that Vault's certificate).
+            self.ca_secrets = trust.operator_ca_secrets(
+                settings,
+                infra,
+                trust.vault_ca_pem(settings, infra, self.release, self),
+                parent=self,
+                depends_on=ready,
+            )
+            operator_trust = [self.operator_objects, *self.ca_secrets, *ready]
         # The VaultConnection's CA Secret must exist before the chart creates it: after the layer.
         self.secrets_operator = chart_release(
             SECRETS_OPERATOR_RELEASE,
@@ -112,7 +154,7 @@ class VaultComponent(pulumi.ComponentResource):
             secrets_operator_values(settings),
             provider=infra.provider,
             parent=self,
-            depends_on=[self.operator_objects, infra.namespaces[ns.vault_secrets_operator]],
+            depends_on=[*operator_trust, infra.namespaces[ns.vault_secrets_operator]],
         )
         self.config_operator = chart_release(
             CONFIG_OPERATOR_RELEASE,
@@ -121,7 +163,7 @@ class VaultComponent(pulumi.ComponentResource):
             config_operator_values(settings),
             provider=infra.provider,
             parent=self,
-            depends_on=[self.operator_objects, infra.namespaces[ns.vault_config_operator]],
+            depends_on=[*operator_trust, infra.namespaces[ns.vault_config_operator]],
         )
         self.register_outputs({"address": self.address, "pods": list(self.pods)})
 

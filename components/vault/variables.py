@@ -6,8 +6,10 @@ values, so a certificate and the volume that mounts it cannot drift apart.
 
 from __future__ import annotations
 
+import json
+
 from components.config import Settings
-from components.vault import contract
+from components.vault import contract, placement
 from components.vault.chart_values import dns_names_variable, service_account, tls_secret
 from components.vault.operator_values import operator_ca_secret
 
@@ -20,4 +22,8 @@ def vault_variables(settings: Settings) -> dict[str, str]:
         "vault_postgres_client_secret": contract.POSTGRES_CLIENT_CERT_SECRET,
         "vault_db_root_user": contract.DB_ROOT_USER,
         "vault_ca_secret": operator_ca_secret(),
+        # The port the app cluster's operators dial Vault on (network-policies-vault-external).
+        "vault_client_port": str(placement.client_port(settings)),
+        "vault_server_ip_addresses": json.dumps(placement.server_ip_addresses(settings)),
+        "vault_token_reviewer": placement.TOKEN_REVIEWER_SERVICE_ACCOUNT,
     }

@@ -148,6 +148,8 @@ BAD_CONFIG = [
     ("local", {"app": {"secretsDelivery": "env"}}, {}, "platform:app.secretsDelivery", "vso, csi"),
     ("local", {"postgres": {"storageSize": "ten gigs"}}, {}, "platform:postgres.storageSize", "quantity"),
     ("local", {"ingress": {"host": "Bad_Host"}}, {}, "platform:ingress.host", "DNS name"),
+    ("local", {"ingress": {"clientApps": ["Billing_App"]}}, {}, "platform:ingress.clientApps", "DNS-1123"),
+    ("local", {"ingress": {"clientApps": ["billing", "billing"]}}, {}, "platform:ingress.clientApps", "unique"),
     (
         "local",
         {"kubernetes": {"cluster": {"create": "yes"}}},
@@ -215,6 +217,28 @@ BAD_CONFIG = [
         {},
         "platform:vault.advertiseAddress",
         "kubeContext",
+    ),
+    # Vault in a second cluster reviews this cluster's tokens at its API server: the address is required.
+    (
+        "local",
+        {"vault": {"kubeContext": "vault-cluster", "advertiseAddress": "https://v.example.com"}},
+        {},
+        "platform:vault.appApiAddress",
+        "reachable from the Vault cluster",
+    ),
+    (
+        "local",
+        {"vault": {"appApiAddress": "https://api.example.com:6443"}},
+        {},
+        "platform:vault.appApiAddress",
+        "outside",
+    ),
+    (
+        "local",
+        {"vault": {"externalAddress": "https://v.example.com", "appApiAddress": "http://api.example.com"}},
+        {},
+        "platform:vault.appApiAddress",
+        "https://",
     ),
 ]
 

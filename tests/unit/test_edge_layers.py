@@ -9,6 +9,7 @@ import yaml
 
 from components import layers, storage_secrets
 from components.config import load_settings
+from components.infra import app_cluster_namespaces
 from components.vault import contract
 from tests.harness.checkov import layer_objects
 from tests.harness.program import ProgramRun, run_stack, stack_config
@@ -140,7 +141,9 @@ def test_registry_container_is_hardened(stack_runs):
 @pytest.mark.parametrize("stack", ["local", "remote"])
 def test_every_namespace_denies_by_default(stack):
     settings = settings_of(stack)
-    policies = [o for o in objects_of(settings, ["network-policies"]) if o["kind"] == "NetworkPolicy"]
+    # The base layer and the conditional ones (network-policies-vault, -minio, ...) together.
+    names = [layer.name for layer in layers.LAYERS if layer.name.startswith("network-policies")]
+    policies = [o for o in objects_of(settings, names) if o["kind"] == "NetworkPolicy"]
     denied = {
         p["metadata"]["namespace"]
         for p in policies
@@ -150,7 +153,8 @@ def test_every_namespace_denies_by_default(stack):
         and not p["spec"].get("ingress")
         and not p["spec"].get("egress")
     }
-    assert denied == set(settings.namespaces.all())
+    # Exactly the namespaces this cluster has (components/infra.py): none for a component that is absent.
+    assert denied == set(app_cluster_namespaces(settings))
     # DNS is allowed out of every namespace, or nothing resolves.
     dns = {p["metadata"]["namespace"] for p in policies if p["metadata"]["name"] == "allow-dns"}
     assert dns == denied

@@ -97,7 +97,6 @@ def test_registry_password_reaches_vault_as_a_secret(external_registry: ProgramR
     assert places and all(secret for _type, _name, secret in places), places
 
 
-@pytest.mark.xfail(strict=True, reason="manifests/network-policies: registry policies should follow registry.mode")
 def test_external_registry_leaves_no_registry_network_policies(external_registry: ProgramRun):
     names = [o["metadata"]["name"] for o in external_registry.k8s_objects() if o["kind"] == "NetworkPolicy"]
     assert not [n for n in names if "registry" in n], names
@@ -123,9 +122,6 @@ def test_s3_credentials_reach_vault_as_secrets(external_s3: ProgramRun):
         assert places and all(secret for _type, _name, secret in places), (value, places)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="infra/network-policies: no MinIO namespaces or objects in them with s3.backend external"
-)
 def test_external_s3_leaves_no_minio_namespaces(external_s3: ProgramRun):
     minio_namespaces = {"minio", "minio-operator"}
     namespaces = {o["metadata"]["name"] for o in external_s3.k8s_objects() if o["kind"] == "Namespace"}

@@ -17,13 +17,22 @@ NAMESPACE = "kubernetes:core/v1:Namespace"
 ADVERTISED = "https://vault.example.com:8200"
 EXTERNAL = "https://vault.corp.example:8200"
 CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIBexternalvaultca\n-----END CERTIFICATE-----\n"
-SEPARATE = {"vault": {"kubeContext": "vault-cluster", "advertiseAddress": ADVERTISED}}
+APP_API = "https://api.app.example.com:6443"
+SEPARATE = {"vault": {"kubeContext": "vault-cluster", "advertiseAddress": ADVERTISED, "appApiAddress": APP_API}}
 EXTERNAL_CONFIG = {"vault": {"externalAddress": EXTERNAL, "externalCaCert": CA_PEM}}
 IN_CLUSTER_HOST = "vault-active.vault.svc"
 
 # What belongs to Vault itself (the rest, including VSO and vault-config-operator, stays in the app cluster):
-# its namespace, the `vault` layer (certificates) and the Vault Helm release.
-VAULT_SIDE = {(NAMESPACE, "vault"), (CONFIG_GROUP, "vault"), (RELEASE, "vault")}
+# its namespace, the `vault` layer (certificates) and the Vault Helm release; and the second cluster's own
+# issuer-leaf for those certificates: cert-manager (namespace + release) and the PKI layer.
+VAULT_SIDE = {
+    (NAMESPACE, "vault"),
+    (CONFIG_GROUP, "vault"),
+    (RELEASE, "vault"),
+    (NAMESPACE, "vault-cluster-cert-manager"),
+    (RELEASE, "vault-cluster-cert-manager"),
+    (CONFIG_GROUP, "vault-cluster-pki"),
+}
 
 
 def provider_urn(registration: Registration) -> str:
@@ -70,7 +79,7 @@ def test_each_object_lands_on_the_right_provider(separate: ProgramRun):
     # The operators that talk to Vault run next to the application, in the main cluster.
     for name in ("vault-secrets-operator", "vault-config-operator"):
         assert provider_urn(separate.named(name, RELEASE)) == main
-    assert provider_urn(separate.named("vault-operators", CONFIG_GROUP)) == main
+    assert provider_urn(separate.named("vault-operators-external", CONFIG_GROUP)) == main
 
 
 def test_the_vault_namespace_exists_only_where_vault_runs(separate: ProgramRun):
@@ -96,10 +105,6 @@ def test_app_cluster_clients_use_the_advertised_address(separate: ProgramRun):
     assert IN_CLUSTER_HOST not in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="VaultComponent/manifests/vault: the server certificate must also cover vault.advertiseAddress's host",
-)
 def test_the_vault_certificate_covers_the_advertised_name(separate: ProgramRun):
     certificates = [o for o in separate.k8s_objects() if o["kind"] == "Certificate"]
     server = next(c for c in certificates if c["metadata"]["name"] == "vault-server-tls")
@@ -122,10 +127,6 @@ def test_external_vault_address_reaches_its_clients(external: ProgramRun):
     assert IN_CLUSTER_HOST not in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="VaultComponent: with vault.externalAddress the operators' CA Secret must carry vault.externalCaCert",
-)
 def test_external_vault_ca_reaches_its_clients(external: ProgramRun):
     # The operators verify the external Vault with the configured CA, never with the platform root CA.
     assert CA_PEM.strip() in app_cluster_text(external).replace("\\n", "\n"), "the external CA reaches no object"

@@ -1,0 +1,145 @@
+"""What the application cluster trusts and hands to Vault when Vault runs outside it.
+
+Same cluster (default): nothing here. The operators' CA Secrets are cert-manager Certificates
+(manifests/vault-operators/ca-certificates.yaml) and Vault reviews tokens with its own pod token.
+
+Vault elsewhere:
+  - the operators' CA Secrets (`operator_ca_secret()` in the VSO and vault-config-operator namespaces) are
+    written by Pulumi with the CA that signed Vault's certificate: `vault.externalCaCert` for an existing
+    Vault, or the `ca.crt` of Vault's TLS Secret read from the second cluster (`vault.kubeContext`), whose
+    own cert-manager and PKI issue it (components/vault/cluster_pki.py);
+  - Kubernetes auth reviews this cluster's tokens with the token reviewer of
+    manifests/vault-operators-external/: `kubernetes_auth()` creates its token Secret and returns the token
+    and this cluster's API CA for `vault.kubernetes.AuthBackendConfig`.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.config import Settings
+from components.infra import InfraComponent
+from components.vault import placement
+from components.vault.chart_values import tls_secret
+from components.vault.operator_values import operator_ca_secret
+
+
+@dataclass(frozen=True)
+class KubernetesAuthConfig:
+    """Arguments of `vault.kubernetes.AuthBackendConfig` for this placement (see placement.py).
+
+    `token_reviewer_jwt` (a Pulumi secret) and `kubernetes_ca_cert` are None when Vault runs in the app
+    cluster (it uses its pod's own token and CA then).
+    """
+
+    kubernetes_host: str
+    disable_local_ca_jwt: bool
+    token_reviewer_jwt: pulumi.Output[str] | None
+    kubernetes_ca_cert: pulumi.Output[str] | None
+
+
+def _decoded(key: str):
+    def decode(data: dict[str, Any] | None) -> str:
+        encoded = (data or {}).get(key) or ""
+        return base64.b64decode(encoded).decode() if encoded else ""
+
+    return decode
+
+
+def _read_secret(
+    resource_name: str, namespace: str, name: str, after: pulumi.Resource, provider: k8s.Provider, parent
+) -> k8s.core.v1.Secret:
+    """Read a Secret once `after` exists. The id depends on `after`'s id, so a first preview (unknown id)
+    skips the read instead of failing on a Secret that is not there yet."""
+    secret_id = after.id.apply(lambda _: f"{namespace}/{name}")  # type: ignore[attr-defined]
+    return k8s.core.v1.Secret.get(
+        resource_name, secret_id, opts=pulumi.ResourceOptions(parent=parent, provider=provider)
+    )
+
+
+def vault_ca_pem(
+    settings: Settings, infra: InfraComponent, release: pulumi.Resource | None, parent: pulumi.Resource
+) -> pulumi.Output[str]:
+    """The PEM CA that verifies Vault's certificate (a Pulumi secret only so the policy pack's
+    secret-values rule holds; a CA certificate is public)."""
+    if settings.vault.external:
+        return pulumi.Output.secret(settings.vault.external_ca_cert)
+    assert settings.vault.separate_cluster and release is not None
+    # The Vault cluster's root CA, as cert-manager keeps it in Vault's TLS Secret next to the certificate.
+    server_tls = _read_secret(
+        "vault-cluster-ca", settings.namespaces.vault, tls_secret(settings), release, infra.vault_provider, parent
+    )
+    return pulumi.Output.secret(server_tls.data.apply(_decoded("ca.crt")))
+
+
+def operator_ca_secrets(
+    settings: Settings,
+    infra: InfraComponent,
+    ca_pem: pulumi.Output[str],
+    *,
+    parent: pulumi.Resource,
+    depends_on: Sequence[pulumi.Resource],
+) -> list[k8s.core.v1.Secret]:
+    """The operators' CA Secrets in the app cluster, one per operator namespace (a VaultConnection's
+    `caCertSecretRef` and a pod volume only read Secrets of their own namespace)."""
+    ns = settings.namespaces
+    secrets = []
+    for namespace in (ns.vault_secrets_operator, ns.vault_config_operator):
+        secrets.append(
+            k8s.core.v1.Secret(
+                f"{operator_ca_secret()}-{namespace}",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=operator_ca_secret(),
+                    namespace=namespace,
+                    labels={**settings.labels, "app.kubernetes.io/component": "vault-ca"},
+                ),
+                type="Opaque",
+                string_data={"ca.crt": ca_pem},
+                opts=pulumi.ResourceOptions(
+                    parent=parent,
+                    provider=infra.provider,
+                    depends_on=[*depends_on, infra.namespaces[namespace]],
+                ),
+            )
+        )
+    return secrets
+
+
+def kubernetes_auth(
+    settings: Settings, infra: InfraComponent, reviewer_objects: pulumi.Resource | None, parent: pulumi.Resource
+) -> tuple[KubernetesAuthConfig, k8s.core.v1.Secret | None]:
+    """Kubernetes auth config for this placement, and the reviewer's token Secret when Vault is elsewhere.
+
+    `reviewer_objects` is the layer that creates the reviewer ServiceAccount and its TokenReview binding
+    (manifests/vault-operators-external/). The token Secret is a typed resource: the provider waits until the
+    token controller has filled `token` and `ca.crt`, and its `data` output is a Pulumi secret.
+    """
+    inputs = placement.kubernetes_auth_inputs(settings)
+    if inputs.reviewer_secret is None:
+        return KubernetesAuthConfig(inputs.kubernetes_host, inputs.disable_local_ca_jwt, None, None), None
+    assert reviewer_objects is not None
+    namespace, name = inputs.reviewer_secret
+    token = k8s.core.v1.Secret(
+        name,
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=name,
+            namespace=namespace,
+            labels=settings.labels,
+            annotations={"kubernetes.io/service-account.name": placement.TOKEN_REVIEWER_SERVICE_ACCOUNT},
+        ),
+        type="kubernetes.io/service-account-token",
+        opts=pulumi.ResourceOptions(parent=parent, provider=infra.provider, depends_on=[reviewer_objects]),
+    )
+    config = KubernetesAuthConfig(
+        kubernetes_host=inputs.kubernetes_host,
+        disable_local_ca_jwt=inputs.disable_local_ca_jwt,
+        token_reviewer_jwt=pulumi.Output.secret(token.data.apply(_decoded("token"))),
+        kubernetes_ca_cert=token.data.apply(_decoded("ca.crt")),
+    )
+    return config, token
