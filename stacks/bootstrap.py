@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from components.client_certificates import ClientCertificatesComponent
 from components.config import Settings
 from components.infra import InfraComponent
 from components.local_cluster import LocalClusterComponent
@@ -33,5 +34,7 @@ def deploy_bootstrap(settings: Settings) -> Bootstrap:
     )
     operators = OperatorsComponent("operators", settings, infra)
     pki = PkiComponent("pki", settings, infra, depends_on=operators.all)
+    # ingress.clientApps: credentials for external clients, issued by Pulumi in both stacks (not a Flux layer).
+    ClientCertificatesComponent("client-certificates", settings, infra, depends_on=[pki])
     vault = VaultComponent("vault", settings, infra, depends_on=[pki, *operators.all])
     return Bootstrap(infra=infra, operators=operators, pki=pki, vault=vault, cluster=cluster)
