@@ -7,11 +7,14 @@ numbers. Kept here, in one small module, so neither side guesses the other's val
 
 from __future__ import annotations
 
+import json
+
 # kind's own defaults, made explicit: the registry's fixed ClusterIP below must lie inside SERVICE_SUBNET.
 POD_SUBNET = "10.244.0.0/16"
 SERVICE_SUBNET = "10.96.0.0/16"
 
-# The in-cluster registry's Service gets this fixed ClusterIP in the kind cluster. containerd runs in each
+# The in-cluster registry gets a second Service with this fixed ClusterIP in the kind cluster
+# (manifests/registry-mirror, a layer enabled only with kubernetes.cluster.create). containerd runs in each
 # node's network namespace, where kube-proxy's rules make every ClusterIP reachable, so nodes pull through
 # it without /etc/hosts entries, Docker host networking, or exposing the registry on a NodePort/host port.
 # The registry's TLS certificate must list it as an IP SAN (containerd verifies the endpoint it dials).
@@ -26,3 +29,16 @@ TRAEFIK_WEBSECURE_NODE_PORT = 30443
 def registry_mirror_endpoint() -> str:
     """The URL containerd on every kind node uses for the registry host."""
     return f"https://{REGISTRY_MIRROR_IP}:{REGISTRY_PORT}"
+
+
+def manifest_variables(cluster_create: bool) -> dict[str, str]:
+    """The `${var}`s of manifests/registry and manifests/registry-mirror (merged into `layers.variables`).
+
+    `registry_ip_addresses` is a YAML flow list for the registry certificate's `ipAddresses`: the mirror IP
+    with `kubernetes.cluster.create` (containerd verifies the IP it dials), empty otherwise.
+    """
+    return {
+        "registry_mirror_ip": REGISTRY_MIRROR_IP,
+        "registry_mirror_port": str(REGISTRY_PORT),
+        "registry_ip_addresses": json.dumps([REGISTRY_MIRROR_IP] if cluster_create else []),
+    }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from components import cluster_contract
 from components.config import Settings
 
 
@@ -28,7 +29,7 @@ def minio_operator_values() -> dict[str, Any]:
 
 def traefik_values(settings: Settings) -> dict[str, Any]:
     """Own ServiceAccount and RBAC (chart defaults), Ingress + CRD providers, HTTP -> HTTPS, metrics."""
-    return {
+    values: dict[str, Any] = {
         "deployment": {"replicas": 2},
         "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
         "rbac": {"enabled": True},
@@ -59,3 +60,11 @@ def traefik_values(settings: Settings) -> dict[str, Any]:
         "ingressRoute": {"dashboard": {"enabled": False}},
         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
     }
+    if settings.kubernetes.cluster.create:
+        # The program's own kind cluster maps kubernetes.cluster.httpPort/httpsPort on 127.0.0.1 to these node
+        # ports (components/cluster_contract.py). NodePort, not LoadBalancer: kind runs no load-balancer
+        # controller, and the release would wait forever for an external address.
+        values["ports"]["web"]["nodePort"] = cluster_contract.TRAEFIK_WEB_NODE_PORT
+        values["ports"]["websecure"]["nodePort"] = cluster_contract.TRAEFIK_WEBSECURE_NODE_PORT
+        values["service"]["spec"]["type"] = "NodePort"
+    return values

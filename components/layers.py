@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components import secrets_csi, storage_secrets
+from components import cluster_contract, secrets_csi, storage_secrets
 from components.config import Settings
 from components.manifest_renderer import MANIFESTS_DIR, render_layer
 from components.vault import contract, placement
@@ -55,6 +55,13 @@ LAYERS: tuple[Layer, ...] = (
     Layer("s3", depends_on=("pki",), enabled=lambda s: s.s3.backend == "minio"),
     # The registry server; absent when registry.mode is external.
     Layer("registry", depends_on=("pki", "s3"), enabled=lambda s: s.registry.mode == "in-cluster"),
+    # kubernetes.cluster.create: the registry's second Service at the fixed ClusterIP every kind node's
+    # containerd pulls through (components/cluster_contract.py).
+    Layer(
+        "registry-mirror",
+        depends_on=("registry",),
+        enabled=lambda s: s.kubernetes.cluster.create and s.registry.mode == "in-cluster",
+    ),
     # The app's pull Secret from the registry password in Vault: both registry modes.
     Layer("registry-access", depends_on=("registry",)),
     # CloudNativePG cluster (TLS, client certificates), Vault's DB engine, Flyway Job, the app.
@@ -152,6 +159,8 @@ def variables(settings: Settings) -> dict[str, str]:
         "db_migrations_role": contract.DB_MIGRATIONS_ROLE,
         # S3, registry, ingress (manifests/s3, registry, registry-access, ingress, network-policies).
         **storage_secrets.variables(settings),
+        # The kind cluster's registry mirror (fixed ClusterIP, certificate IP SAN): components/cluster_contract.py.
+        **cluster_contract.manifest_variables(settings.kubernetes.cluster.create),
         "image_minio": IMAGES["minio"],
         "image_registry": IMAGES["registry"],
         "ingress_host": settings.ingress.host,
