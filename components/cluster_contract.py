@@ -36,8 +36,11 @@ def manifest_variables(cluster_create: bool) -> dict[str, str]:
 
     `registry_ip_addresses` is a YAML flow list for the registry certificate's `ipAddresses`: the mirror IP
     with `kubernetes.cluster.create` (containerd verifies the IP it dials), empty otherwise.
+    `registry_service_type`: the main registry Service is a LoadBalancer except in the kind cluster, which runs
+    no load-balancer controller (Pulumi would wait for an address forever) and pulls through the mirror.
     """
     return {
+        "registry_service_type": "ClusterIP" if cluster_create else "LoadBalancer",
         "registry_mirror_ip": REGISTRY_MIRROR_IP,
         "registry_mirror_port": str(REGISTRY_PORT),
         "registry_ip_addresses": json.dumps([REGISTRY_MIRROR_IP] if cluster_create else []),

@@ -106,3 +106,8 @@ def test_no_mirror_service_without_the_kind_cluster_or_the_in_cluster_registry(c
     secrets = {"registryPassword": "pw"} if config else {}
     chosen = load_settings(FakeConfig({"kubernetes": {"cluster": {"create": create}}, **config}, secrets), "local")
     assert "registry-mirror" not in [layer.name for layer in layers.active_layers(chosen)]
+
+
+def test_the_main_registry_service_is_a_load_balancer_except_in_kind():
+    assert one(rendered(False), "Service", "registry")["spec"]["type"] == "LoadBalancer"
+    assert one(rendered(True), "Service", "registry")["spec"]["type"] == "ClusterIP"
