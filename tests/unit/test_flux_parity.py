@@ -41,11 +41,41 @@ VARIANTS = {
         },
         {"s3AccessKeyId": "AKIAEXAMPLE", "s3SecretAccessKey": "s3-secret", "registryPassword": "registry-pw"},
     ),
+    # Vault outside the cluster (second cluster / existing Vault): its NetworkPolicy layers switch.
+    "vault-second-cluster": (
+        {
+            "vault": {
+                "kubeContext": "vault-cluster",
+                "advertiseAddress": "https://vault.example.com:8200",
+                "appApiAddress": "https://api.app.example.com:6443",
+            }
+        },
+        {},
+    ),
+    "vault-existing": (
+        {
+            "vault": {
+                "externalAddress": "https://vault.corp.example",
+                "externalCaCert": "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n",
+            }
+        },
+        {},
+    ),
 }
 
 
-SWITCHED_ON = {"csi-secrets": {"app-csi"}, "external-s3-and-registry": {"registry-access"}}
-SWITCHED_OFF = {"csi-secrets": {"app-vso"}, "external-s3-and-registry": {"s3", "registry"}}
+SWITCHED_ON = {
+    "csi-secrets": {"app-csi"},
+    "external-s3-and-registry": {"registry-access"},
+    "vault-second-cluster": {"network-policies-vault-external"},
+    "vault-existing": {"network-policies-vault-external"},
+}
+SWITCHED_OFF = {
+    "csi-secrets": {"app-vso"},
+    "external-s3-and-registry": {"s3", "registry", "network-policies-registry", "network-policies-minio"},
+    "vault-second-cluster": {"network-policies-vault"},
+    "vault-existing": {"network-policies-vault"},
+}
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

@@ -3,17 +3,28 @@
 
 from __future__ import annotations
 
+import base64
+import copy
 import json
 
 import pytest
 
-from components.vault import contract
-from tests.harness.program import ProgramRun, Registration, run_stack
+from components import layers
+from components.config import load_settings
+from components.infra import app_cluster_namespaces
+from components.vault import contract, placement
+from components.vault.chart_values import server_dns_names
+from tests.harness.dependencies import waits_for
+from tests.harness.k8s_objects import objects_of
+from tests.harness.program import PlatformMocks, ProgramRun, Registration, run_stack
+from tests.harness.schemas import validate_object
+from tests.unit.test_config import FakeConfig
 
 PROVIDER = "pulumi:providers:kubernetes"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 CONFIG_GROUP = "kubernetes:yaml/v2:ConfigGroup"
 NAMESPACE = "kubernetes:core/v1:Namespace"
+SECRET = "kubernetes:core/v1:Secret"
 ADVERTISED = "https://vault.example.com:8200"
 EXTERNAL = "https://vault.corp.example:8200"
 CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIBexternalvaultca\n-----END CERTIFICATE-----\n"
@@ -21,6 +32,8 @@ APP_API = "https://api.app.example.com:6443"
 SEPARATE = {"vault": {"kubeContext": "vault-cluster", "advertiseAddress": ADVERTISED, "appApiAddress": APP_API}}
 EXTERNAL_CONFIG = {"vault": {"externalAddress": EXTERNAL, "externalCaCert": CA_PEM}}
 IN_CLUSTER_HOST = "vault-active.vault.svc"
+# The root CA of the second cluster's own PKI, as its cert-manager puts it into Vault's TLS Secret.
+VAULT_CLUSTER_CA = "-----BEGIN CERTIFICATE-----\nMIIBvaultclusterrootca\n-----END CERTIFICATE-----\n"
 
 # What belongs to Vault itself (the rest, including VSO and vault-config-operator, stays in the app cluster):
 # its namespace, the `vault` layer (certificates) and the Vault Helm release; and the second cluster's own
@@ -46,7 +59,19 @@ def kubernetes_resources(run: ProgramRun) -> list[Registration]:
 
 @pytest.fixture(scope="module")
 def separate() -> ProgramRun:
-    return run_stack("local", SEPARATE)
+    """The second-cluster run. The mock answers the read of Vault's TLS Secret in that cluster like a live
+    cluster would (mock reads return nothing by default), so the CA's path into the app cluster is visible."""
+    original = PlatformMocks.new_resource
+
+    def new_resource(self, args):
+        resource_id, outputs = original(self, args)
+        if args.typ == SECRET and args.name == "vault-cluster-ca" and args.resource_id == "vault/vault-server-tls":
+            outputs = {**outputs, "data": {"ca.crt": base64.b64encode(VAULT_CLUSTER_CA.encode()).decode()}}
+        return resource_id, outputs
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(PlatformMocks, "new_resource", new_resource)
+        return run_stack("local", SEPARATE)
 
 
 @pytest.fixture(scope="module")
@@ -141,3 +166,222 @@ def test_vault_address_helper():
     default = load_settings(FakeConfig({}), "local")
     assert contract.vault_address(default) == contract.in_cluster_address(default)
     assert contract.service_address(default).startswith(f"https://{IN_CLUSTER_HOST}:")
+
+
+# ---- trust: the operators' CA Secrets and Vault's TokenReview, per placement ------------------------------
+
+
+def operator_ca_secrets(run: ProgramRun) -> list[Registration]:
+    return [r for r in run.of_type(SECRET) if r.inputs["metadata"]["name"] == "vault-ca"]
+
+
+def vault_ca_certificates(run: ProgramRun) -> list[dict]:
+    return [o for o in run.k8s_objects() if o["kind"] == "Certificate" and o["metadata"]["name"] == "vault-ca"]
+
+
+def auth_delegator_subjects(run: ProgramRun) -> set[tuple[str, str]]:
+    bindings = [
+        o
+        for o in run.k8s_objects()
+        if o["kind"] == "ClusterRoleBinding" and o["roleRef"]["name"] == "system:auth-delegator"
+    ]
+    return {(s["namespace"], s["name"]) for b in bindings for s in b["subjects"]}
+
+
+def test_same_cluster_keeps_cert_manager_ca_and_vaults_own_token_review(stack_run: ProgramRun):
+    ns = {"vault-secrets-operator-system", "vault-config-operator"}
+    assert {c["metadata"]["namespace"] for c in vault_ca_certificates(stack_run)} == ns
+    assert operator_ca_secrets(stack_run) == []
+    assert auth_delegator_subjects(stack_run) == {("vault", "vault")}
+    assert not [r for r in stack_run.of_type(SECRET) if r.name == placement.TOKEN_REVIEWER_SECRET]
+
+
+def test_app_cluster_operators_trust_the_vault_clusters_ca(separate: ProgramRun):
+    main = separate.named("kubernetes", PROVIDER).urn
+    secrets = operator_ca_secrets(separate)
+    assert {s.inputs["metadata"]["namespace"] for s in secrets} == {
+        "vault-secrets-operator-system",
+        "vault-config-operator",
+    }
+    for secret in secrets:
+        assert provider_urn(secret) == main
+        # Exactly what was read from Vault's TLS Secret in the second cluster, sent as a Pulumi secret.
+        assert secret.inputs["stringData"] == {"ca.crt": VAULT_CLUSTER_CA}
+        assert secret.is_secret("stringData.ca.crt")
+        # The operators start only after these exist and Vault is configured.
+        for release in ("vault-secrets-operator", "vault-config-operator"):
+            assert waits_for(separate, separate.named(release, RELEASE), secret)
+    # No Certificate from the app cluster's own PKI pretends to be Vault's CA.
+    assert vault_ca_certificates(separate) == []
+
+
+def test_external_vault_ca_secrets_carry_exactly_the_configured_ca(external: ProgramRun):
+    secrets = operator_ca_secrets(external)
+    assert len(secrets) == 2
+    for secret in secrets:
+        assert secret.inputs["stringData"] == {"ca.crt": CA_PEM} and secret.is_secret("stringData.ca.crt")
+    assert vault_ca_certificates(external) == []
+
+
+@pytest.mark.parametrize("fixture", ["separate", "external"])
+def test_vault_elsewhere_reviews_tokens_with_a_reviewer_not_a_vault_sa(fixture: str, request):
+    run: ProgramRun = request.getfixturevalue(fixture)
+    # No binding for a Vault ServiceAccount that does not exist in this cluster; one for the token reviewer.
+    assert auth_delegator_subjects(run) == {("vault-secrets-operator-system", placement.TOKEN_REVIEWER_SERVICE_ACCOUNT)}
+    token = run.named(placement.TOKEN_REVIEWER_SECRET, SECRET)
+    assert token.inputs["type"] == "kubernetes.io/service-account-token"
+    assert token.inputs["metadata"]["annotations"] == {
+        "kubernetes.io/service-account.name": placement.TOKEN_REVIEWER_SERVICE_ACCOUNT
+    }
+    assert provider_urn(token) == run.named("kubernetes", PROVIDER).urn
+    # The ServiceAccount exists before its token Secret (the token controller needs it).
+    assert waits_for(run, token, run.named("vault-operators-external", CONFIG_GROUP))
+
+
+def test_both_operator_layers_create_the_same_service_accounts():
+    settings = load_settings(FakeConfig({}), "local")
+
+    def accounts(layer: str) -> list[dict]:
+        objs = layers.render(settings, layers.layer_named(layer))
+        return sorted(
+            (o for o in objs if o["kind"] == "ServiceAccount" and o["metadata"]["namespace"] == "sms-proxy"),
+            key=lambda o: o["metadata"]["name"],
+        )
+
+    assert accounts("vault-operators") == accounts("vault-operators-external")
+    assert len(accounts("vault-operators")) == 2
+
+
+def test_kubernetes_auth_inputs_per_placement():
+    same = placement.kubernetes_auth_inputs(load_settings(FakeConfig({}), "local"))
+    assert same == placement.KubernetesAuthInputs(placement.IN_CLUSTER_API, True, None)
+    assert same.disable_local_ca_jwt is False
+    second = placement.kubernetes_auth_inputs(load_settings(FakeConfig(SEPARATE), "local"))
+    assert second.kubernetes_host == APP_API and second.disable_local_ca_jwt is True
+    assert second.reviewer_secret == ("vault-secrets-operator-system", placement.TOKEN_REVIEWER_SECRET)
+    existing = placement.kubernetes_auth_inputs(
+        load_settings(FakeConfig({"vault": {**EXTERNAL_CONFIG["vault"], "appApiAddress": APP_API}}), "local")
+    )
+    assert existing == second
+
+
+# ---- the second cluster: its own PKI, a certificate for the advertised name -------------------------------
+
+
+def test_vault_cluster_certificates_come_from_its_own_cert_manager(separate: ProgramRun):
+    vault_provider = separate.named("kubernetes-vault", PROVIDER).urn
+    cert_manager = separate.named("vault-cluster-cert-manager", RELEASE)
+    assert cert_manager.inputs["name"] == "cert-manager" and provider_urn(cert_manager) == vault_provider
+    pki = separate.named("vault-cluster-pki", CONFIG_GROUP)
+    issuers = {o["metadata"]["name"] for o in pki.inputs["objs"] if o["kind"] == "ClusterIssuer"}
+    assert "issuer-leaf" in issuers
+    certificates = separate.named("vault", CONFIG_GROUP)
+    assert waits_for(separate, certificates, cert_manager) and waits_for(separate, certificates, pki)
+    assert waits_for(separate, pki, cert_manager)
+
+
+def test_the_vault_cluster_has_no_service_monitor_but_the_default_does(separate: ProgramRun, stack_run: ProgramRun):
+    def monitor(run: ProgramRun) -> bool:
+        return run.named("vault", RELEASE).inputs["values"]["serverTelemetry"]["serviceMonitor"]["enabled"]
+
+    assert monitor(separate) is False  # no monitoring CRDs in the second cluster
+    assert monitor(stack_run) is True
+
+
+def test_an_advertised_ip_becomes_an_ip_san():
+    settings = load_settings(
+        FakeConfig({"vault": {**SEPARATE["vault"], "advertiseAddress": "https://203.0.113.10:8200"}}), "local"
+    )
+    assert placement.server_ip_addresses(settings) == ["127.0.0.1", "203.0.113.10"]
+    assert "203.0.113.10" not in server_dns_names(settings)
+    (certificate,) = [
+        o for o in layers.render(settings, layers.layer_named("vault")) if o["metadata"]["name"] == "vault-server-tls"
+    ]
+    assert certificate["spec"]["ipAddresses"] == ["127.0.0.1", "203.0.113.10"]
+    default = load_settings(FakeConfig({}), "local")
+    assert placement.server_ip_addresses(default) == ["127.0.0.1"] and placement.extra_dns_names(default) == []
+
+
+def test_client_port_follows_the_address():
+    assert placement.client_port(load_settings(FakeConfig(EXTERNAL_CONFIG), "local")) == 8200
+    no_port = {"vault": {"externalAddress": "https://vault.corp.example", "externalCaCert": CA_PEM}}
+    assert placement.client_port(load_settings(FakeConfig(no_port), "local")) == 443
+
+
+# ---- every object lands in a namespace that exists in its cluster -----------------------------------------
+
+EXTERNAL_SERVICES = (
+    {
+        "s3": {"backend": "external", "endpoint": "https://s3.example.com"},
+        "registry": {"mode": "external", "host": "registry.example.com"},
+    },
+    {"s3AccessKeyId": "AKIAEXAMPLE", "s3SecretAccessKey": "s3-secret", "registryPassword": "registry-pw"},
+)
+
+
+@pytest.fixture(scope="module")
+def external_services() -> ProgramRun:
+    return run_stack("local", *EXTERNAL_SERVICES)
+
+
+def misplaced(run: ProgramRun) -> list[str]:
+    """Namespaced objects (and releases) whose namespace is not created on the provider that applies them."""
+    created: dict[str, set[str]] = {}
+    for namespace in run.of_type(NAMESPACE):
+        created.setdefault(provider_urn(namespace), set()).add(namespace.inputs["metadata"]["name"])
+    problems = []
+    for registration in kubernetes_resources(run):
+        if registration.type in (PROVIDER, NAMESPACE):
+            continue
+        here = created.get(provider_urn(registration), set())
+        if registration.type == RELEASE:
+            wanted = [(registration.inputs["namespace"], f"release {registration.name}")]
+        else:
+            wanted = [
+                (o["metadata"]["namespace"], f"{o['kind']} {o['metadata']['name']}")
+                for o in objects_of([registration])
+                if o["metadata"].get("namespace")
+            ]
+        problems += [f"{what} in absent namespace {ns}" for ns, what in wanted if ns not in here]
+    return problems
+
+
+@pytest.mark.parametrize("fixture", ["local", "remote", "separate", "external", "external_services"])
+def test_every_object_lands_in_a_namespace_of_its_cluster(fixture: str, request, stack_runs):
+    run = stack_runs[fixture] if fixture in stack_runs else request.getfixturevalue(fixture)
+    assert misplaced(run) == []
+
+
+def test_the_check_finds_a_misplaced_object(external: ProgramRun):
+    broken = copy.deepcopy(external)
+    group = next(r for r in broken.of_type(CONFIG_GROUP) if r.name == "network-policies")
+    group.inputs["objs"][0]["metadata"]["namespace"] = "vault"
+    assert misplaced(broken) and misplaced(broken)[0].endswith("absent namespace vault")
+
+
+def test_namespaces_follow_what_is_deployed(external_services: ProgramRun, external: ProgramRun):
+    created = {n.inputs["metadata"]["name"] for n in external_services.of_type(NAMESPACE)}
+    assert not created & {"minio", "minio-operator"} and "vault" in created
+    assert "vault" not in {n.inputs["metadata"]["name"] for n in external.of_type(NAMESPACE)}
+    # A namespace shared by an absent and a present component stays.
+    shared = load_settings(
+        FakeConfig({**EXTERNAL_SERVICES[0], "namespaces": {"storage": "sms-proxy"}}, EXTERNAL_SERVICES[1]), "local"
+    )
+    assert "sms-proxy" in app_cluster_namespaces(shared)
+
+
+@pytest.mark.parametrize("fixture", ["separate", "external"])
+def test_vault_elsewhere_policies_open_only_the_vault_port(fixture: str, request):
+    run: ProgramRun = request.getfixturevalue(fixture)
+    policies = [o for o in run.k8s_objects() if o["kind"] == "NetworkPolicy"]
+    allow = [p for p in policies if p["metadata"]["name"] == "allow-vault"]
+    assert {p["metadata"]["namespace"] for p in allow} == {"vault-secrets-operator-system", "vault-config-operator"}
+    for policy in allow:
+        assert policy["spec"]["egress"] == [{"ports": [{"protocol": "TCP", "port": 8200}]}]
+    assert not [p for p in policies if p["metadata"]["namespace"] == "vault"]
+
+
+@pytest.mark.parametrize("fixture", ["separate", "external", "external_services"])
+def test_objects_of_every_placement_pass_the_schema_check(fixture: str, request):
+    for obj in request.getfixturevalue(fixture).k8s_objects():
+        validate_object(copy.deepcopy(obj))
