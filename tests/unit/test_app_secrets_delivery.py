@@ -196,3 +196,19 @@ def test_flyway_reads_its_credentials_from_the_vso_rendered_file():
         transformation["templates"][config_file.name]["text"], {"username": "v-mig-x1", "password": "Pw0rd-x#y"}
     )
     assert rendered.splitlines() == ["flyway.user=v-mig-x1", "flyway.password=Pw0rd-x#y"]
+
+
+def test_a_vault_role_admits_the_csi_login_with_exactly_the_csi_policy():
+    from components.vault.configuration import policies as managed_policies
+    from components.vault.configuration import roles
+
+    settings = settings_for("csi")
+    objects = app_objects("csi")
+    spc = one(objects, "SecretProviderClass")
+    namespace, account = spc["metadata"]["namespace"], pod_spec(objects)["serviceAccountName"]
+    (role,) = [r for r in roles(settings) if r.name == spc["spec"]["parameters"]["roleName"]]
+    assert account in role.service_accounts and namespace in role.namespaces
+    assert role.policy == contract.APP_CSI_POLICY
+    assert managed_policies(settings)[role.policy] == policies.app_csi_policy_hcl(settings)
+    # vso mode has no such role.
+    assert settings.app.name not in {r.name for r in roles(settings_for("vso"))}
