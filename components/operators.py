@@ -163,7 +163,7 @@ class OperatorsComponent(pulumi.ComponentResource):
                 secrets_csi.DRIVER_RELEASE,
                 "secrets-store-csi-driver",
                 secrets_csi.NAMESPACE,
-                secrets_csi.driver_values(),
+                secrets_csi.driver_values(settings),
                 provider=infra.provider,
                 parent=self,
             )

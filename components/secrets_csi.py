@@ -10,8 +10,10 @@ restricted/baseline Pod Security levels of the platform's namespaces forbid, so 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from components.config import Settings
 from components.vault.operator_values import operator_ca_secret
 
 NAMESPACE = "kube-system"
@@ -21,15 +23,30 @@ PROVIDER_RELEASE = "vault-csi-provider"
 PROVIDER_CA_DIR = "/vault/tls"
 
 
-def driver_values() -> dict[str, Any]:
+def rotation_poll_interval(settings: Settings) -> str:
+    """How often the driver re-mounts: a quarter of the app's database lease TTL (at least a minute).
+
+    Each re-mount reads `creds/<app role>` again, which creates a NEW database user (the provider runs
+    without the caching agent), so the chart's 2-minute default would pile up hundreds of live users per pod.
+    A quarter of the TTL keeps at most ~4 leases per pod alive and replaces the files well before the lease
+    in use expires (nothing renews it).
+    """
+    seconds = 0
+    for amount, unit in re.findall(r"(\d+)([hms])", settings.postgres.app_role_ttl):
+        seconds += int(amount) * {"h": 3600, "m": 60, "s": 1}[unit]
+    return f"{max(seconds // 4, 60)}s"
+
+
+def driver_values(settings: Settings) -> dict[str, Any]:
     """The driver: files only, never synced into Kubernetes Secrets; rotation re-reads the provider."""
     return {
         # Syncing mounted content into a Secret (secretObjects) needs RBAC on every Secret of the cluster and
         # would bring back the etcd copy this mode exists to avoid.
         "syncSecret": {"enabled": False},
-        # Re-fetch mounted objects periodically (default every 2 minutes): new dynamic credentials and a
-        # changed hashing secret reach the files without a pod restart (the app must re-read them).
+        # Re-fetch mounted objects periodically: new dynamic credentials and a changed hashing secret reach
+        # the files without a pod restart (the app must re-read them).
         "enableSecretRotation": True,
+        "rotationPollInterval": rotation_poll_interval(settings),
     }
 
 

@@ -161,4 +161,18 @@ def test_the_exempt_csi_driver_keeps_minimal_values(csi_run: ProgramRun):
     assert chart == CHARTS["secrets-store-csi-driver"] and release.inputs["version"] == chart.version
     assert chart.version.startswith("1.5.")
     assert release.inputs["namespace"] == secrets_csi.NAMESPACE
-    assert release.inputs["values"] == {"syncSecret": {"enabled": False}, "enableSecretRotation": True}
+    assert release.inputs["values"] == {
+        "syncSecret": {"enabled": False},
+        "enableSecretRotation": True,
+        # a quarter of postgres.appRoleTtl (12h): each re-mount creates a new database user
+        "rotationPollInterval": "10800s",
+    }
+
+
+@pytest.mark.parametrize("ttl,interval", [("12h", "10800s"), ("1h30m", "1350s"), ("2m", "60s")])
+def test_the_csi_rotation_interval_follows_the_app_lease_ttl(ttl: str, interval: str):
+    from components.config import load_settings
+    from tests.unit.test_config import FakeConfig
+
+    settings = load_settings(FakeConfig({"postgres": {"appRoleTtl": ttl}}), "local")
+    assert secrets_csi.driver_values(settings)["rotationPollInterval"] == interval
