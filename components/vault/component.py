@@ -182,6 +182,7 @@ class VaultComponent(pulumi.ComponentResource):
             ca_secret_namespace=self.ca_secret.namespace,
             ca_secret_name=self.ca_secret.name,
             kubernetes_provider=self.infra.vault_provider,
+            kubernetes_auth=self.kubernetes_auth,
             opts=pulumi.ResourceOptions(parent=self),
         )
         return list(self.runtime.steps)

@@ -17,11 +17,8 @@ import pulumi_vault as vault
 from components.config import Settings
 from components.vault import contract, operator_values
 from components.vault.policies import app_csi_policy_hcl, operator_policies
+from components.vault.trust import KubernetesAuthConfig
 
-# Kubernetes auth talks to the API server of the cluster Vault runs in; Vault reads that cluster's CA
-# and its own ServiceAccount token from the pod (disable_local_ca_jwt=False), so no long-lived
-# reviewer JWT is stored in Vault.
-IN_CLUSTER_API = "https://kubernetes.default.svc:443"
 OPERATOR_TOKEN_TTL = 3600
 
 
@@ -84,7 +81,8 @@ class VaultConfiguration(pulumi.ComponentResource):
     roles, the operators' ACL policies, and KV entries holding credentials that come from config.
 
     Needs: a pulumi-vault provider authenticated with the admin AppRole, the ACL policies by name,
-    and KV entries to write (path -> secret dict Output).
+    KV entries to write (path -> secret dict Output), and the Kubernetes-auth settings for where Vault
+    runs relative to the app cluster.
     """
 
     def __init__(
@@ -95,6 +93,7 @@ class VaultConfiguration(pulumi.ComponentResource):
         provider: vault.Provider,
         policies: Mapping[str, str],
         kv_entries: Mapping[str, pulumi.Output[dict[str, str]]],
+        kubernetes_auth: KubernetesAuthConfig,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("platform:vault:Configuration", name, None, opts)
@@ -125,11 +124,15 @@ class VaultConfiguration(pulumi.ComponentResource):
             description="platform: in-cluster workloads",
             opts=child,
         )
+        # Same cluster: Vault's own pod token and CA review tokens; elsewhere a reviewer token of the app
+        # cluster and its API CA (trust.kubernetes_auth decides).
         self.auth_config = vault.kubernetes.AuthBackendConfig(
             "kubernetes",
             backend=self.auth.path,
-            kubernetes_host=IN_CLUSTER_API,
-            disable_local_ca_jwt=False,
+            kubernetes_host=kubernetes_auth.kubernetes_host,
+            disable_local_ca_jwt=kubernetes_auth.disable_local_ca_jwt,
+            token_reviewer_jwt=kubernetes_auth.token_reviewer_jwt,
+            kubernetes_ca_cert=kubernetes_auth.kubernetes_ca_cert,
             opts=child,
         )
         self.policies = {

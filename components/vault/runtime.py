@@ -12,7 +12,6 @@ Later runs need no root token. Break-glass (a new root token from the unseal sha
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 import pulumi
@@ -22,7 +21,7 @@ import pulumi_vault as vault
 from components import storage_secrets
 from components.config import Settings
 from components.local_cluster import state_directory
-from components.vault import tunnel
+from components.vault import trust, tunnel
 from components.vault.admin_policy import ADMIN_APPROLE_PATH, admin_policy_hcl
 from components.vault.configuration import VaultConfiguration, policies
 from components.vault.contract import VAULT_PORT
@@ -55,17 +54,13 @@ def admin_policy(settings: Settings) -> str:
     return admin_policy_hcl(kv_entries=entries)
 
 
-def _decode_ca(data: dict[str, Any] | None) -> str:
-    encoded = (data or {}).get("ca.crt") or ""
-    return base64.b64decode(encoded).decode() if encoded else ""
-
-
 class VaultRuntime(pulumi.ComponentResource):
     """Owns Vault's init, unseal and admin bootstrap (dynamic providers), the pulumi-vault provider and the
     declarative Vault configuration.
 
     Needs: the Vault Helm release (pods exist), the Secret whose `ca.crt` verifies Vault's TLS
-    certificate, and the Kubernetes provider of the cluster Vault runs in (to read that Secret).
+    certificate, the Kubernetes provider of the cluster Vault runs in (to read that Secret), and the
+    Kubernetes-auth settings for where Vault runs (trust.kubernetes_auth).
     `kubectl` must be on PATH where `pulumi up` runs (port-forwards; no secret in their arguments).
     """
 
@@ -78,17 +73,15 @@ class VaultRuntime(pulumi.ComponentResource):
         ca_secret_namespace: str,
         ca_secret_name: str,
         kubernetes_provider: k8s.Provider,
+        kubernetes_auth: trust.KubernetesAuthConfig,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("platform:vault:Runtime", name, None, opts)
         vault_settings = settings.vault
-        # Read once the release exists: its pods mount this Secret, so it exists by then, and on a first
-        # preview the unknown id skips the read instead of failing on a Secret that is not there yet.
-        secret_id = release.id.apply(lambda _: f"{ca_secret_namespace}/{ca_secret_name}")  # type: ignore[attr-defined]
-        ca = k8s.core.v1.Secret.get(
-            "vault-ca", secret_id, opts=pulumi.ResourceOptions(parent=self, provider=kubernetes_provider)
+        ca = trust.read_secret_after(
+            "vault-ca", ca_secret_namespace, ca_secret_name, release, kubernetes_provider, self
         )
-        ca_pem = ca.data.apply(_decode_ca)
+        ca_pem = ca.data.apply(trust.decoded("ca.crt"))
         connection = {
             **kube_target(settings),
             "namespace": settings.namespaces.vault,
@@ -174,6 +167,7 @@ class VaultRuntime(pulumi.ComponentResource):
             provider=self.provider,
             policies=policies(settings),
             kv_entries=storage_secrets.kv_entries(settings),
+            kubernetes_auth=kubernetes_auth,
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.steps.append(self.configuration)

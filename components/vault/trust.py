@@ -44,7 +44,7 @@ class KubernetesAuthConfig:
     kubernetes_ca_cert: pulumi.Output[str] | None
 
 
-def _decoded(key: str):
+def decoded(key: str):
     def decode(data: dict[str, Any] | None) -> str:
         encoded = (data or {}).get(key) or ""
         return base64.b64decode(encoded).decode() if encoded else ""
@@ -52,7 +52,7 @@ def _decoded(key: str):
     return decode
 
 
-def _read_secret(
+def read_secret_after(
     resource_name: str, namespace: str, name: str, after: pulumi.Resource, provider: k8s.Provider, parent
 ) -> k8s.core.v1.Secret:
     """Read a Secret once `after` exists. The id depends on `after`'s id, so a first preview (unknown id)
@@ -72,10 +72,10 @@ def vault_ca_pem(
         return pulumi.Output.secret(settings.vault.external_ca_cert)
     assert settings.vault.separate_cluster and release is not None
     # The Vault cluster's root CA, as cert-manager keeps it in Vault's TLS Secret next to the certificate.
-    server_tls = _read_secret(
+    server_tls = read_secret_after(
         "vault-cluster-ca", settings.namespaces.vault, tls_secret(settings), release, infra.vault_provider, parent
     )
-    return pulumi.Output.secret(server_tls.data.apply(_decoded("ca.crt")))
+    return pulumi.Output.secret(server_tls.data.apply(decoded("ca.crt")))
 
 
 def operator_ca_secrets(
@@ -139,7 +139,7 @@ def kubernetes_auth(
     config = KubernetesAuthConfig(
         kubernetes_host=inputs.kubernetes_host,
         disable_local_ca_jwt=inputs.disable_local_ca_jwt,
-        token_reviewer_jwt=pulumi.Output.secret(token.data.apply(_decoded("token"))),
-        kubernetes_ca_cert=token.data.apply(_decoded("ca.crt")),
+        token_reviewer_jwt=pulumi.Output.secret(token.data.apply(decoded("token"))),
+        kubernetes_ca_cert=token.data.apply(decoded("ca.crt")),
     )
     return config, token

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import requests
 
+from components.vault.placement import IN_CLUSTER_API
 from components.vault.providers import (
     VaultBootstrapProvider,
     VaultInitProvider,
@@ -32,8 +33,6 @@ from tests.integration.fake_tokenreview import FakeTokenReview, service_account_
 
 pytest_plugins = ["tests.fixtures.openbao"]
 pytestmark = pytest.mark.slow
-
-IN_CLUSTER_API = "https://kubernetes.default.svc:443"
 
 
 # --- pulumi-vault inputs -> Vault API (keep this mapping small) -----------------------------------------------

@@ -143,3 +143,19 @@ def test_csi_mode_gives_the_app_its_own_role_and_policy():
     policy = run.named("policy-app-secrets-csi")
     assert 'path "postgresql/creds/app"' in policy.inputs["policy"]
     assert not [r for r in run_stack("local").registrations if r.name == "role-sms-proxy"]
+
+
+def test_kubernetes_auth_follows_where_vault_runs(stack_run: ProgramRun):
+    same = stack_run.named("kubernetes", "vault:kubernetes/authBackendConfig:AuthBackendConfig")
+    assert same.inputs["kubernetesHost"] == "https://kubernetes.default.svc:443"
+    assert not same.inputs.get("tokenReviewerJwt") and same.inputs.get("disableLocalCaJwt") in (False, None)
+
+
+def test_vault_in_a_second_cluster_reviews_tokens_of_the_app_cluster():
+    from tests.unit.test_vault_placement import APP_API, SEPARATE
+
+    run = run_stack("local", SEPARATE)
+    config = run.named("kubernetes", "vault:kubernetes/authBackendConfig:AuthBackendConfig")
+    assert config.inputs["kubernetesHost"] == APP_API
+    assert config.inputs["disableLocalCaJwt"] is True
+    assert "tokenReviewerJwt" in config.inputs and config.is_secret("tokenReviewerJwt")
