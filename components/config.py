@@ -114,6 +114,16 @@ class VaultSettings:
     # A root token for the one-time admin bootstrap when the init output cannot be used: the initial
     # token is PGP-encrypted (rootTokenPgpKey), or a break-glass token to change the admin bootstrap.
     root_token: pulumi.Output[str] | None = field(default=None, compare=False)
+    # An existing Vault (external_address): the AppRole its operator created for this program
+    # (vaultExternalRoleId / vaultExternalSecretId). With it pulumi-vault configures that Vault; without it
+    # its operator configures everything by hand (README "Where Vault runs").
+    external_role_id: pulumi.Output[str] | None = field(default=None, compare=False)
+    external_secret_id: pulumi.Output[str] | None = field(default=None, compare=False)
+
+    @property
+    def configures_external(self) -> bool:
+        """The program configures the existing Vault with pulumi-vault (AppRole credentials given)."""
+        return self.external and self.external_role_id is not None
 
     @property
     def ha(self) -> bool:
@@ -333,6 +343,7 @@ def _vault(
     mode: str,
     unseal_keys: pulumi.Output[str] | None,
     root_token: pulumi.Output[str] | None = None,
+    external_approle: tuple[pulumi.Output[str] | None, pulumi.Output[str] | None] = (None, None),
 ) -> VaultSettings:
     replicas = section.integer("replicas", 3, minimum=1, maximum=7)
     if replicas % 2 == 0:
@@ -390,6 +401,8 @@ def _vault(
         ).rstrip("/"),
         unseal_keys=unseal_keys,
         root_token=root_token,
+        external_role_id=external_approle[0],
+        external_secret_id=external_approle[1],
     )
     if settings.kube_context and settings.external_address:
         raise section.fail(
@@ -425,8 +438,39 @@ def _vault(
         )
     if settings.app_api_address and not (settings.kube_context or settings.external_address):
         raise section.fail("appApiAddress", "only used when Vault runs outside this cluster", '""')
+    _check_external_approle(section, settings)
     section.finish()
     return settings
+
+
+def _check_external_approle(section: Section, settings: VaultSettings) -> None:
+    """vaultExternalRoleId / vaultExternalSecretId: both or neither, only with an existing Vault, and then
+    Kubernetes auth needs the address Vault reviews this cluster's tokens at."""
+    role_id, secret_id = settings.external_role_id, settings.external_secret_id
+    if role_id is None and secret_id is None:
+        return
+    if not settings.external_address:
+        given = "vaultExternalRoleId" if role_id is not None else "vaultExternalSecretId"
+        raise ConfigError(
+            f"{_key(given)}: AppRole credentials are only used with {section.path('externalAddress')} (an existing "
+            "Vault the program configures). Fix: pulumi config rm vaultExternalRoleId; "
+            "pulumi config rm vaultExternalSecretId"
+        )
+    missing = "vaultExternalSecretId" if secret_id is None else "vaultExternalRoleId" if role_id is None else ""
+    if missing:
+        other = "vaultExternalRoleId" if missing == "vaultExternalSecretId" else "vaultExternalSecretId"
+        raise ConfigError(
+            f"{_key(missing)}: {other} is set, so the program logs in to the existing Vault with an AppRole and "
+            f"needs both. Fix: pulumi config set --secret {missing} <value from the Vault operator>, "
+            f"or pulumi config rm {other}"
+        )
+    if not settings.app_api_address:
+        raise section.fail(
+            "appApiAddress",
+            "with vaultExternalRoleId the program configures the existing Vault's Kubernetes auth, which reviews "
+            "the operators' tokens at this cluster's API server; give its https address as reachable from Vault",
+            APP_API_EXAMPLE,
+        )
 
 
 def _s3(section: Section, mode: str, source: ConfigSource) -> S3Settings:
@@ -619,7 +663,11 @@ def load_settings(source: ConfigSource, stack: str) -> Settings:
         namespaces=_namespaces(_section(source, "namespaces")),
         pki=_pki(_section(source, "pki")),
         vault=_vault(
-            _section(source, "vault"), mode, source.get_secret("vaultUnsealKeys"), source.get_secret("vaultRootToken")
+            _section(source, "vault"),
+            mode,
+            source.get_secret("vaultUnsealKeys"),
+            source.get_secret("vaultRootToken"),
+            (source.get_secret("vaultExternalRoleId"), source.get_secret("vaultExternalSecretId")),
         ),
         s3=_s3(_section(source, "s3"), mode, source),
         registry=_registry(_section(source, "registry"), source),

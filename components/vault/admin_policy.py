@@ -130,3 +130,54 @@ def assert_least_privilege(hcl: str) -> None:
         stripped = line.strip()
         if stripped.startswith("path ") and ('"*"' in stripped or "*" in stripped):
             raise ValueError(f"admin policy must not use '*' globs: {stripped}")
+
+
+class _StackFile:
+    """The config of `Pulumi.<stack>.yaml` as a `components.config.ConfigSource`, without a Pulumi engine.
+
+    Secrets are only known to be set (their ciphertext is never decrypted): the policy needs none of them.
+    """
+
+    def __init__(self, values: Mapping[str, Any]):
+        self._values = values
+
+    def get(self, key: str) -> Any:
+        return self._values.get(key)
+
+    def get_object(self, key: str) -> Any:
+        return self._values.get(key)
+
+    def get_secret(self, key: str) -> Any:
+        import pulumi
+
+        return pulumi.Output.secret("<set>") if key in self._values else None
+
+
+def main(argv: list[str] | None = None) -> str:
+    """`python -m components.vault.admin_policy [STACK]`: print the admin policy for STACK (default `local`),
+    with the config of `Pulumi.<STACK>.yaml` (defaults for anything unset).
+
+    For an existing Vault (`vault.externalAddress`): its operator writes this policy and binds it to the AppRole
+    whose role id and secret id become `vaultExternalRoleId` / `vaultExternalSecretId`.
+    """
+    import sys
+    from pathlib import Path
+
+    import yaml
+
+    from components.config import PROJECT, load_settings
+    from components.vault.runtime import admin_policy
+
+    args = sys.argv[1:] if argv is None else argv
+    stack = args[0] if args else "local"
+    stack_file = Path(__file__).resolve().parents[2] / f"Pulumi.{stack}.yaml"
+    document = (yaml.safe_load(stack_file.read_text()) or {}) if stack_file.exists() else {}
+    config = document.get("config") or {}
+    values = {key.removeprefix(f"{PROJECT}:"): value for key, value in config.items()}
+    policy = admin_policy(load_settings(_StackFile(values), stack))
+    assert_least_privilege(policy)
+    return policy
+
+
+if __name__ == "__main__":
+    print(main(), end="")

@@ -9,7 +9,9 @@ Order inside the component (every step waits for the previous one):
 
 Vault outside this cluster (components/vault/placement.py): with `vault.kubeContext` steps 1-3 run in the
 second cluster, after its own cert-manager and PKI (cluster_pki.py); with `vault.externalAddress` they do
-not run at all. Step 4 is then manifests/vault-operators-external/ (the same ServiceAccounts plus a token
+not run at all, and step 3 is only the pulumi-vault configuration, logged in with the AppRole that Vault's
+operator created (`vaultExternalRoleId`/`vaultExternalSecretId`; without them, nothing: configure_external()).
+Step 4 is then manifests/vault-operators-external/ (the same ServiceAccounts plus a token
 reviewer, applied first: Vault's Kubernetes auth config needs its token) and CA Secrets Pulumi writes with
 the CA of that Vault (trust.py).
 """
@@ -28,6 +30,7 @@ from components.infra import InfraComponent
 from components.k8s_apply import apply_objects
 from components.layers import layer_named, render
 from components.vault import contract, placement, trust
+from components.vault.admin_provider import admin_provider, configuration
 from components.vault.chart_values import tls_secret, vault_values
 from components.vault.cluster_pki import VaultClusterPkiComponent
 from components.vault.operator_values import config_operator_values, secrets_operator_values
@@ -125,6 +128,8 @@ class VaultComponent(pulumi.ComponentResource):
                 depends_on=[self.certificates, vault_namespace],
             )
             ready = [self.release, *self.bootstrap()]
+        else:
+            ready = [*depends_on, *self.configure_external()]
 
         if in_app_cluster:
             self.operator_objects = apply_objects(
@@ -186,3 +191,35 @@ class VaultComponent(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         return list(self.runtime.steps)
+
+    def configure_external(self) -> list[pulumi.Resource]:
+        """An existing Vault: the same declarative configuration as a deployed one (admin_provider.py), through a
+        provider at `vault.externalAddress` that trusts `vault.externalCaCert` and logs in with the AppRole
+        Vault's operator created. No init, unseal or bootstrap (that Vault is theirs) and no tunnel.
+
+        Without the AppRole credentials nothing is configured (the README lists what Vault's operator creates
+        by hand). Returns what the operators must wait for.
+        """
+        vault_settings = self.settings.vault
+        if not vault_settings.configures_external:
+            pulumi.log.warn(
+                "vault.externalAddress without vaultExternalRoleId/vaultExternalSecretId: the program does not "
+                "configure that Vault. Its operator creates the mounts, Kubernetes auth, roles and policies by hand "
+                '(README "Where Vault runs"), or an AppRole with the policy `python -m components.vault.admin_policy` '
+                "prints, whose role id and secret id go to `pulumi config set --secret`.",
+                resource=self,
+            )
+            return []
+        assert vault_settings.external_role_id is not None and vault_settings.external_secret_id is not None
+        self.provider, _ = admin_provider(
+            self.settings,
+            ca_pem=vault_settings.external_ca_cert,
+            ready=True,
+            address=vault_settings.external_address,
+            connect=None,
+            role_id=vault_settings.external_role_id,
+            secret_id=vault_settings.external_secret_id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.configuration = configuration(self.settings, self.provider, self.kubernetes_auth, self)
+        return [self.configuration]

@@ -12,18 +12,16 @@ Later runs need no root token. Break-glass (a new root token from the unseal sha
 
 from __future__ import annotations
 
-from typing import Any
-
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_vault as vault
 
 from components import storage_secrets
 from components.config import Settings
 from components.local_cluster import state_directory
 from components.vault import trust, tunnel
-from components.vault.admin_policy import ADMIN_APPROLE_PATH, admin_policy_hcl
-from components.vault.configuration import VaultConfiguration, policies
+from components.vault.admin_policy import admin_policy_hcl
+from components.vault.admin_provider import admin_provider, configuration
+from components.vault.configuration import VaultConfiguration
 from components.vault.contract import VAULT_PORT
 from components.vault.providers import VaultBootstrap, VaultInit, VaultUnseal
 
@@ -131,44 +129,27 @@ class VaultRuntime(pulumi.ComponentResource):
         )
         self.steps.append(self.bootstrap)
 
-        ca_file = tunnel.ca_file_path(settings.stack)
         tunnel_connection = {key: value for key, value in connection.items() if key != "ca_pem"}
         # The `-active` Service exists only in HA mode; standalone has one pod behind the plain Service.
         service = f"svc/{vault_settings.release_name}" + ("-active" if vault_settings.ha else "")
 
-        def open_tunnel(args: list[Any]) -> str:
-            role_id, pem = args
-            address = tunnel.LOCAL_ADDRESS.format(port=vault_settings.local_port)
-            # No role id yet (first preview) or a mock run: nothing to connect to.
-            if not role_id or not pem:
-                return address
+        def open_tunnel(pem: str) -> str:
             from components.vault.transport import VaultConnection
 
-            tunnel.write_ca_file(ca_file, pem)
             conn = VaultConnection.from_props({**tunnel_connection, "ca_pem": pem})
             return tunnel.open_tunnel(conn, service, vault_settings.local_port)
 
-        address = pulumi.Output.all(self.bootstrap.role_id, ca_pem).apply(open_tunnel)
-        self.provider = vault.Provider(
-            "vault",
-            address=address,
-            ca_cert_file=str(ca_file),
-            # A child token would need auth/token/create, which the admin policy does not grant.
-            skip_child_token=True,
-            auth_login=vault.ProviderAuthLoginArgs(
-                path=f"auth/{ADMIN_APPROLE_PATH}/login",
-                parameters={"role_id": self.bootstrap.role_id, "secret_id": self.bootstrap.secret_id},
-            ),
+        # No role id yet (first preview) or a mock run: nothing to connect to, so no tunnel.
+        self.provider, address = admin_provider(
+            settings,
+            ca_pem=ca_pem,
+            ready=self.bootstrap.role_id,
+            address=tunnel.LOCAL_ADDRESS.format(port=vault_settings.local_port),
+            connect=open_tunnel,
+            role_id=self.bootstrap.role_id,
+            secret_id=self.bootstrap.secret_id,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.bootstrap]),
         )
-        self.configuration = VaultConfiguration(
-            "vault-configuration",
-            settings,
-            provider=self.provider,
-            policies=policies(settings),
-            kv_entries=storage_secrets.kv_entries(settings),
-            kubernetes_auth=kubernetes_auth,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        self.configuration = configuration(settings, self.provider, kubernetes_auth, self)
         self.steps.append(self.configuration)
         self.register_outputs({"localAddress": address})

@@ -240,6 +240,31 @@ BAD_CONFIG = [
         "platform:vault.appApiAddress",
         "https://",
     ),
+    # An existing Vault's AppRole for the program: both credentials, only with externalAddress, and Kubernetes
+    # auth then needs this cluster's API address.
+    ("local", {}, {"vaultExternalRoleId": "r", "vaultExternalSecretId": "s"}, "platform:vaultExternalRoleId", "rm"),
+    ("local", {}, {"vaultExternalSecretId": "s"}, "platform:vaultExternalSecretId", "externalAddress"),
+    (
+        "local",
+        {"vault": {"externalAddress": "https://v.example.com", "externalCaCert": "-----BEGIN CERTIFICATE-----"}},
+        {"vaultExternalRoleId": "r"},
+        "platform:vaultExternalSecretId",
+        "--secret vaultExternalSecretId",
+    ),
+    (
+        "local",
+        {"vault": {"externalAddress": "https://v.example.com", "externalCaCert": "-----BEGIN CERTIFICATE-----"}},
+        {"vaultExternalSecretId": "s"},
+        "platform:vaultExternalRoleId",
+        "--secret vaultExternalRoleId",
+    ),
+    (
+        "local",
+        {"vault": {"externalAddress": "https://v.example.com", "externalCaCert": "-----BEGIN CERTIFICATE-----"}},
+        {"vaultExternalRoleId": "r", "vaultExternalSecretId": "s"},
+        "platform:vault.appApiAddress",
+        "reviews",
+    ),
 ]
 
 
