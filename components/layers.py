@@ -72,7 +72,14 @@ LAYERS: tuple[Layer, ...] = (
     # app-vso = VSO-synced Secrets mounted as files; app-csi = the Secrets Store CSI volume (no Secret objects).
     Layer("app", depends_on=("migrations",)),
     Layer("app-vso", depends_on=("app",), enabled=lambda s: s.app.secrets_delivery == "vso"),
-    Layer("app-csi", depends_on=("app",), enabled=lambda s: s.app.secrets_delivery == "csi"),
+    # csi with Vault here: the CSI provider's CA from this cluster's PKI. Vault elsewhere: a Secret Pulumi writes
+    # with that Vault's CA (components/vault/trust.py), so no layer.
+    Layer(
+        "app-csi-vault-ca",
+        depends_on=("pki",),
+        enabled=lambda s: s.app.secrets_delivery == "csi" and placement.vault_in_app_cluster(s),
+    ),
+    Layer("app-csi", depends_on=("app", "app-csi-vault-ca"), enabled=lambda s: s.app.secrets_delivery == "csi"),
     Layer("ingress", depends_on=("pki",)),
     # Last: default-deny everywhere once every component (and its allow rules) exists.
     Layer("network-policies"),
@@ -83,6 +90,12 @@ LAYERS: tuple[Layer, ...] = (
         "network-policies-vault-external",
         depends_on=("network-policies",),
         enabled=lambda s: not placement.vault_in_app_cluster(s),
+    ),
+    # app.secretsDelivery: csi with Vault here: Vault admits the CSI provider's pods (kube-system) on 8200.
+    Layer(
+        "network-policies-vault-csi",
+        depends_on=("network-policies-vault",),
+        enabled=lambda s: placement.vault_in_app_cluster(s) and s.app.secrets_delivery == "csi",
     ),
     Layer("network-policies-minio", depends_on=("network-policies",), enabled=lambda s: s.s3.backend == "minio"),
     Layer(

@@ -1,7 +1,8 @@
 """Helm values of the Secrets Store CSI driver and the Vault CSI provider (`app.secretsDelivery: csi` only).
 
 The releases are registered in `components/operators.py`; what the app mounts through them is in
-`manifests/app-csi/` (SecretProviderClass, the Deployment's CSI volume, the provider's Vault CA).
+`manifests/app-csi/` (SecretProviderClass, the Deployment's CSI volume); the provider's Vault CA follows where
+Vault runs (`manifests/app-csi-vault-ca/`, or a Secret from `components/vault/trust.py`).
 
 Both run as node-level DaemonSets with hostPath volumes (the kubelet plugin directories), which the
 restricted/baseline Pod Security levels of the platform's namespaces forbid, so they live in
@@ -56,7 +57,8 @@ def provider_values() -> dict[str, Any]:
     The provider talks to Vault directly with the SecretProviderClass's address and CA (the chart's agent
     would send everything to the in-cluster `<release>.<namespace>.svc` address of THIS release, which does
     not exist). The CA Secret is `optional`: the release is installed with the operators, before the PKI
-    exists; the file appears once cert-manager issues `manifests/app-csi/vault-ca.yaml`, long before the
+    exists; the file appears once cert-manager issues `manifests/app-csi-vault-ca/vault-ca.yaml` (Vault
+    elsewhere: once Pulumi writes it with that Vault's CA, components/vault/trust.py), long before the
     first app pod mounts a volume.
     """
     ca = operator_ca_secret()

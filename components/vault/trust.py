@@ -1,13 +1,15 @@
 """What the application cluster trusts and hands to Vault when Vault runs outside it.
 
 Same cluster (default): nothing here. The operators' CA Secrets are cert-manager Certificates
-(manifests/vault-operators/ca-certificates.yaml) and Vault reviews tokens with its own pod token.
+(manifests/vault-operators/ca-certificates.yaml, and manifests/app-csi-vault-ca/ for the CSI provider) and
+Vault reviews tokens with its own pod token.
 
 Vault elsewhere:
-  - the operators' CA Secrets (`operator_ca_secret()` in the VSO and vault-config-operator namespaces) are
-    written by Pulumi with the CA that signed Vault's certificate: `vault.externalCaCert` for an existing
-    Vault, or the `ca.crt` of Vault's TLS Secret read from the second cluster (`vault.kubeContext`), whose
-    own cert-manager and PKI issue it (components/vault/cluster_pki.py);
+  - the operators' CA Secrets (`operator_ca_secret()` in the VSO and vault-config-operator namespaces, and
+    with `app.secretsDelivery: csi` the Vault CSI provider's in kube-system) are written by Pulumi with the
+    CA that signed Vault's certificate: `vault.externalCaCert` for an existing Vault, or the `ca.crt` of
+    Vault's TLS Secret read from the second cluster (`vault.kubeContext`), whose own cert-manager and PKI
+    issue it (components/vault/cluster_pki.py);
   - Kubernetes auth reviews this cluster's tokens with the token reviewer of
     manifests/vault-operators-external/: `kubernetes_auth()` creates its token Secret and returns the token
     and this cluster's API CA for `vault.kubernetes.AuthBackendConfig`.
@@ -23,6 +25,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import secrets_csi
 from components.config import Settings
 from components.infra import InfraComponent
 from components.vault import placement
@@ -78,6 +81,15 @@ def vault_ca_pem(
     return pulumi.Output.secret(server_tls.data.apply(decoded("ca.crt")))
 
 
+def ca_secret_namespaces(settings: Settings) -> list[str]:
+    """Where Vault's clients in the app cluster read the CA Secret `operator_ca_secret()`: both operators' namespaces
+    and, in csi mode, the Vault CSI provider's (a VaultConnection's `caCertSecretRef` and a pod volume only read
+    Secrets of their own namespace)."""
+    ns = settings.namespaces
+    csi = [secrets_csi.NAMESPACE] if settings.app.secrets_delivery == "csi" else []
+    return [ns.vault_secrets_operator, ns.vault_config_operator, *csi]
+
+
 def operator_ca_secrets(
     settings: Settings,
     infra: InfraComponent,
@@ -86,11 +98,12 @@ def operator_ca_secrets(
     parent: pulumi.Resource,
     depends_on: Sequence[pulumi.Resource],
 ) -> list[k8s.core.v1.Secret]:
-    """The operators' CA Secrets in the app cluster, one per operator namespace (a VaultConnection's
-    `caCertSecretRef` and a pod volume only read Secrets of their own namespace)."""
-    ns = settings.namespaces
+    """The CA Secrets of Vault's clients in the app cluster, one per namespace of `ca_secret_namespaces()`
+    (the same Secret the same-cluster layers have cert-manager issue)."""
     secrets = []
-    for namespace in (ns.vault_secrets_operator, ns.vault_config_operator):
+    for namespace in ca_secret_namespaces(settings):
+        # kube-system is the cluster's own, not one the program creates.
+        created = [infra.namespaces[namespace]] if namespace in infra.namespaces else []
         secrets.append(
             k8s.core.v1.Secret(
                 f"{operator_ca_secret()}-{namespace}",
@@ -104,7 +117,7 @@ def operator_ca_secrets(
                 opts=pulumi.ResourceOptions(
                     parent=parent,
                     provider=infra.provider,
-                    depends_on=[*depends_on, infra.namespaces[namespace]],
+                    depends_on=[*depends_on, *created],
                 ),
             )
         )

@@ -61,20 +61,38 @@ VARIANTS = {
         },
         {},
     ),
+    # csi with Vault elsewhere: the provider's CA is a Pulumi Secret, not the app cluster's Certificate.
+    "csi-secrets-vault-existing": (
+        {
+            "app": {"secretsDelivery": "csi"},
+            "vault": {
+                "externalAddress": "https://vault.corp.example",
+                "externalCaCert": "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n",
+            },
+        },
+        {},
+    ),
 }
 
 
 SWITCHED_ON = {
-    "csi-secrets": {"app-csi"},
+    "csi-secrets": {"app-csi", "app-csi-vault-ca", "network-policies-vault-csi"},
     "external-s3-and-registry": {"registry-access"},
     "vault-second-cluster": {"network-policies-vault-external"},
     "vault-existing": {"network-policies-vault-external"},
+    "csi-secrets-vault-existing": {"app-csi", "network-policies-vault-external"},
 }
 SWITCHED_OFF = {
     "csi-secrets": {"app-vso"},
     "external-s3-and-registry": {"s3", "registry", "network-policies-registry", "network-policies-minio"},
     "vault-second-cluster": {"network-policies-vault"},
     "vault-existing": {"network-policies-vault"},
+    "csi-secrets-vault-existing": {
+        "app-vso",
+        "app-csi-vault-ca",
+        "network-policies-vault",
+        "network-policies-vault-csi",
+    },
 }
 
 
