@@ -10,6 +10,7 @@ import pytest
 from components import cluster_contract, layers, secrets_csi
 from components.config import load_settings
 from tests.harness.network_policy import Host, Pod, admits, selects
+from tests.harness.program import run_stack
 from tests.unit.test_config import FakeConfig
 from tests.unit.test_vault_placement import EXTERNAL_CONFIG, SEPARATE
 
@@ -112,3 +113,18 @@ def test_the_evaluator_follows_kubernetes_semantics():
     assert admits([_policy("a", [], selector={"matchLabels": {"app": "y"}})], target, 80, Pod("c"))
     assert selects({"matchExpressions": [{"key": "k", "operator": "In", "values": ["v"]}]}, {"k": "v"})
     assert not selects({"matchExpressions": [{"key": "k", "operator": "Exists"}]}, {})
+
+
+def test_only_the_operators_reach_vault_not_the_app_namespace():
+    """Nothing in the app namespace calls Vault (VSO and vault-config-operator do it for the app)."""
+    run = run_stack("local")
+    policies = [o for o in run.k8s_objects() if o["kind"] == "NetworkPolicy" and o["metadata"]["namespace"] == "vault"]
+    sources = {
+        peer.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
+        for policy in policies
+        for rule in policy["spec"].get("ingress") or []
+        if any(port.get("port") == 8200 for port in rule.get("ports") or [])
+        for peer in rule.get("from") or []
+    }
+    assert {"vault-secrets-operator-system", "vault-config-operator"} <= sources
+    assert "sms-proxy" not in sources
