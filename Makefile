@@ -11,6 +11,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 
 test: deps-test checkov-venv
 	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
 	.venv/bin/python -m pytest
 
 deps: $(UV)

@@ -32,9 +32,7 @@ def main() -> None:
             "from tests.harness.program import run_stack;"
             f"r = run_stack({stack!r}); print(f'{{time.perf_counter() - t:.3f}} {{len(r.registrations)}}')"
         )
-        out = subprocess.run(
-            [sys.executable, "-c", code], check=True, cwd=REPO, capture_output=True, text=True
-        )
+        out = subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, capture_output=True, text=True)
         seconds, count = out.stdout.split()
         first = float(seconds)
         print(

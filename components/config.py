@@ -320,9 +320,7 @@ def _pki(section: Section) -> PkiSettings:
         duration = _hours(getattr(settings, f"{attr}_duration"))
         renew = _hours(getattr(settings, f"{attr}_renew_before"))
         if renew >= duration:
-            raise section.fail(
-                f"{prefix}RenewBefore", "must be shorter than the certificate's duration", "720h"
-            )
+            raise section.fail(f"{prefix}RenewBefore", "must be shorter than the certificate's duration", "720h")
     if _hours(settings.leaf_duration) > _hours(settings.intermediate_ca_duration):
         raise section.fail("leafDuration", "must not outlive the intermediate CA", "2160h")
     if _hours(settings.intermediate_ca_duration) > _hours(settings.root_ca_duration):
@@ -357,9 +355,7 @@ def _vault(
     shares = section.integer("keyShares", default_shares, minimum=1, maximum=10)
     threshold = section.integer("keyThreshold", min(default_threshold, shares), minimum=1, maximum=10)
     if threshold > shares:
-        raise section.fail(
-            "keyThreshold", f"threshold {threshold} is greater than keyShares {shares}", str(shares)
-        )
+        raise section.fail("keyThreshold", f"threshold {threshold} is greater than keyShares {shares}", str(shares))
     if shares > 1 and threshold == 1:
         raise section.fail("keyThreshold", "a threshold of 1 lets any single share holder unseal", "2")
     pgp_keys = section.string_list("pgpKeys")
@@ -474,9 +470,7 @@ def _check_external_approle(section: Section, settings: VaultSettings) -> None:
 
 
 def _s3(section: Section, mode: str, source: ConfigSource) -> S3Settings:
-    backend = section.string(
-        "backend", "minio" if mode == "local" else "external", choices=("minio", "external")
-    )
+    backend = section.string("backend", "minio" if mode == "local" else "external", choices=("minio", "external"))
     settings = S3Settings(
         backend=backend,
         endpoint=section.string(
@@ -518,9 +512,7 @@ def _registry(section: Section, source: ConfigSource) -> RegistrySettings:
     mode = section.string("mode", "in-cluster", choices=("in-cluster", "external"))
     settings = RegistrySettings(
         mode=mode,
-        host=section.hostname("host", "registry.local")
-        if section.has("host") or mode == "in-cluster"
-        else "",
+        host=section.hostname("host", "registry.local") if section.has("host") or mode == "in-cluster" else "",
         username=section.string("username", "registry"),
         password=source.get_secret("registryPassword"),
     )
@@ -596,9 +588,7 @@ def _flux(section: Section, mode: str, source: ConfigSource) -> FluxSettings:
             "ssh://git@github.com/org/repo",
         )
     if git_url and not (GIT_HTTPS_URL.match(git_url) or GIT_SSH_URL.match(git_url)):
-        raise section.fail(
-            "gitUrl", f"{git_url!r} is not an https:// or ssh:// Git URL", "https://github.com/org/repo"
-        )
+        raise section.fail("gitUrl", f"{git_url!r} is not an https:// or ssh:// Git URL", "https://github.com/org/repo")
     if mode == "remote" and not git_url:
         raise section.fail(
             "gitUrl",
@@ -615,9 +605,7 @@ def _flux(section: Section, mode: str, source: ConfigSource) -> FluxSettings:
         tag=refs["tag"],
         semver=refs["semver"],
         interval=section.duration("interval", "5m"),
-        path=section.string(
-            "path", "manifests", pattern=re.compile(r"^[A-Za-z0-9._/-]+$"), what="a repository path"
-        )
+        path=section.string("path", "manifests", pattern=re.compile(r"^[A-Za-z0-9._/-]+$"), what="a repository path")
         .strip("/")
         .removeprefix("./"),
         private=section.boolean("private", False),

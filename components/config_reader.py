@@ -17,9 +17,7 @@ DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z
 GO_DURATION = re.compile(r"^(?=\d)(\d+h)?(\d+m)?(\d+s)?$")
 QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P|m)?$")
 # image references must carry a tag or a digest: `:latest` and bare names are refused below.
-IMAGE_REF = re.compile(
-    r"^[a-z0-9][a-z0-9._/:-]*[a-z0-9](:[A-Za-z0-9_][A-Za-z0-9._-]{0,127}|@sha256:[a-f0-9]{64})$"
-)
+IMAGE_REF = re.compile(r"^[a-z0-9][a-z0-9._/:-]*[a-z0-9](:[A-Za-z0-9_][A-Za-z0-9._-]{0,127}|@sha256:[a-f0-9]{64})$")
 
 
 class ConfigError(ValueError):
@@ -95,22 +93,16 @@ class Section:
         return value
 
     def hostname(self, name: str, default: str) -> str:
-        value = self.string(
-            name, default, pattern=DNS1123_SUBDOMAIN, what="a DNS name (lower case)", example=default
-        )
+        value = self.string(name, default, pattern=DNS1123_SUBDOMAIN, what="a DNS name (lower case)", example=default)
         if len(value) > 253:
             raise self.fail(name, "a DNS name has at most 253 characters", default)
         return value
 
     def duration(self, name: str, default: str) -> str:
-        return self.string(
-            name, default, pattern=GO_DURATION, what="a duration like 720h or 5m", example=default
-        )
+        return self.string(name, default, pattern=GO_DURATION, what="a duration like 720h or 5m", example=default)
 
     def quantity(self, name: str, default: str) -> str:
-        return self.string(
-            name, default, pattern=QUANTITY, what="a Kubernetes quantity like 10Gi", example=default
-        )
+        return self.string(name, default, pattern=QUANTITY, what="a Kubernetes quantity like 10Gi", example=default)
 
     def image(self, name: str, default: str) -> str:
         value = self.string(

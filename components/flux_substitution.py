@@ -29,9 +29,7 @@ def check_variables(variables: Mapping[str, object]) -> None:
     """Refuse what Flux refuses in `postBuild.substitute`: bad names and non-string values."""
     for name, value in variables.items():
         if not VARIABLE_NAME.match(name):
-            raise SubstitutionError(
-                f"substitution variable {name!r} is not a valid name (letters, digits, _)"
-            )
+            raise SubstitutionError(f"substitution variable {name!r} is not a valid name (letters, digits, _)")
         if not isinstance(value, str):
             raise SubstitutionError(
                 f"substitution variable {name!r} must be a string, got {type(value).__name__} "

@@ -66,9 +66,7 @@ def test_pki_follows_operators(stack_run: ProgramRun):
 
 @pytest.mark.parametrize("algorithm,size", [("ECDSA", 256), ("RSA", 2048)])
 def test_pki_config_reaches_the_certificates(algorithm, size):
-    run = run_stack(
-        "local", {"pki": {"keyAlgorithm": algorithm, "keySize": size, "rootCaDuration": "20000h"}}
-    )
+    run = run_stack("local", {"pki": {"keyAlgorithm": algorithm, "keySize": size, "rootCaDuration": "20000h"}})
     certificates = [o for o in run.k8s_objects() if o["kind"] == "Certificate"]
     root = next(c for c in certificates if c["metadata"]["name"] == "root-ca")
     assert root["spec"]["privateKey"] == {"algorithm": algorithm, "size": size, "rotationPolicy": "Always"}

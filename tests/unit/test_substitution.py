@@ -79,8 +79,7 @@ def test_opt_out_annotation_keeps_references():
 
 def test_opt_out_label_is_honoured_too():
     text = (
-        "apiVersion: v1\nkind: X\nmetadata:\n  labels:\n"
-        "    kustomize.toolkit.fluxcd.io/substitute: disabled\nx: ${y}\n"
+        "apiVersion: v1\nkind: X\nmetadata:\n  labels:\n    kustomize.toolkit.fluxcd.io/substitute: disabled\nx: ${y}\n"
     )
     [obj] = render_text(text, {}, source="f")
     assert obj["x"] == "${y}"
@@ -99,9 +98,7 @@ def test_layer_must_be_a_non_empty_directory(tmp_path: Path):
 
 def test_layer_renders_every_file_and_document_in_order(tmp_path: Path):
     (tmp_path / "b.yaml").write_text("apiVersion: v1\nkind: B\n---\napiVersion: v1\nkind: C\n")
-    (tmp_path / "a.yml").write_text(
-        "# comment only doc\n---\napiVersion: v1\nkind: A\nmetadata:\n  name: ${ns}\n"
-    )
+    (tmp_path / "a.yml").write_text("# comment only doc\n---\napiVersion: v1\nkind: A\nmetadata:\n  name: ${ns}\n")
     kinds = [o["kind"] for o in render_layer(tmp_path, VARS)]
     assert kinds == ["A", "B", "C"]
 
