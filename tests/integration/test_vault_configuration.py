@@ -209,12 +209,13 @@ def test_admin_approle_cannot_escalate(configured: Configured):
 # --- what the operators' objects need, derived from the rendered manifests ------------------------------------
 
 
-def _vso_needs(run: ProgramRun) -> dict[tuple[str, str], set[str]]:
-    """(namespace, ServiceAccount) -> Vault paths read by the VSO objects that log in as it."""
+def _vso_needs(run: ProgramRun) -> dict[tuple[str, str, str], set[str]]:
+    """(role, namespace, ServiceAccount) -> Vault paths read by the VSO objects that log in as it."""
     values = next(r for r in run.of_type("kubernetes:helm.sh/v3:Release") if r.name == "vault-secrets-operator")
     default = values.inputs["values"]["defaultAuthMethod"]
     allowed = set(default["allowedNamespaces"])
-    needs: dict[tuple[str, str], set[str]] = {}
+    needs: dict[tuple[str, str, str], set[str]] = {}
+    login = default["kubernetes"]
     for obj in run.k8s_objects():
         if obj["kind"] not in ("VaultStaticSecret", "VaultDynamicSecret"):
             continue
@@ -225,7 +226,7 @@ def _vso_needs(run: ProgramRun) -> dict[tuple[str, str], set[str]]:
             path = f"{spec['mount']}/data/{spec['path']}"
         else:
             path = f"{spec['mount']}/{spec['path']}"
-        needs.setdefault((namespace, default["kubernetes"]["serviceAccount"]), set()).add(path)
+        needs.setdefault((login["role"], namespace, login["serviceAccount"]), set()).add(path)
     return needs
 
 
@@ -256,11 +257,10 @@ def _login(api: VaultApi, role: str, namespace: str, service_account: str) -> st
 
 def test_vso_logins_can_read_exactly_what_their_objects_use(configured: Configured):
     api, run = configured.api, configured.run
-    role = next(r for r in run.of_type("vault:kubernetes/authBackendRole:AuthBackendRole") if "operator" in r.name)
     needs = _vso_needs(run)
     assert needs, "no VSO objects rendered"
-    for (namespace, service_account), paths in needs.items():
-        token = _login(api, role.inputs["roleName"], namespace, service_account)
+    for (role, namespace, service_account), paths in needs.items():
+        token = _login(api, role, namespace, service_account)
         caps = api.capabilities(token, sorted(paths))
         assert all("read" in c for c in caps.values()), caps
         denied = api.capabilities(token, ["sys/mounts", "kv/other-namespace/x", "postgresql/config/x", "kv2/metadata/"])
