@@ -28,7 +28,10 @@ import yaml
 
 from components import cluster_contract
 from components.config import Settings
+from components.host_file import HostFile
+from components.k8s_read import decoded, read_secret_when
 from components.kind_provider import KindCluster
+from components.pki import ROOT_CA_SECRET
 from components.versions import IMAGES
 
 ENCRYPTION_DIR_ON_NODE = "/etc/kubernetes/encryption"
@@ -188,4 +191,27 @@ class LocalClusterComponent(pulumi.ComponentResource):
         )
         # Secret here too, not only through additional_secret_outputs: the provider's inputs must stay secret.
         self.kubeconfig = pulumi.Output.secret(self.cluster.kubeconfig)
+        self.state_dir = state_dir
         self.register_outputs({"clusterName": cluster.name})
+
+    def trust_registry_ca(
+        self, settings: Settings, provider: pulumi.ProviderResource, pki_objects: pulumi.Resource
+    ) -> HostFile | None:
+        """Once the PKI has issued its root CA: write it as `ca.crt` beside containerd's hosts.toml (the
+        directory is bind-mounted into every node), so node pulls verify the in-cluster registry."""
+        if settings.registry.mode != "in-cluster":
+            return None
+        root_ca = read_secret_when(
+            "registry-ca-source",
+            settings.namespaces.cert_manager,
+            ROOT_CA_SECRET,
+            pki_objects.resources,  # type: ignore[attr-defined]  (ConfigGroup output: unknown until applied)
+            provider,  # type: ignore[arg-type]
+            self,
+        )
+        return HostFile(
+            "registry-ca",
+            path=str(self.state_dir / "certs.d" / settings.registry.host / "ca.crt"),
+            content=root_ca.data.apply(decoded("ca.crt")),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[pki_objects]),
+        )

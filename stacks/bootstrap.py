@@ -34,6 +34,8 @@ def deploy_bootstrap(settings: Settings) -> Bootstrap:
     )
     operators = OperatorsComponent("operators", settings, infra)
     pki = PkiComponent("pki", settings, infra, depends_on=operators.all)
+    if cluster is not None:
+        cluster.trust_registry_ca(settings, infra.provider, pki.objects)
     # ingress.clientApps: credentials for external clients, issued by Pulumi in both stacks (not a Flux layer).
     ClientCertificatesComponent("client-certificates", settings, infra, depends_on=[pki])
     vault = VaultComponent("vault", settings, infra, depends_on=[pki, *operators.all])

@@ -17,6 +17,7 @@ import pulumi_kubernetes as k8s
 
 from components import storage_secrets
 from components.config import Settings
+from components.k8s_read import decoded, read_secret_after
 from components.local_cluster import state_directory
 from components.vault import trust, tunnel
 from components.vault.admin_policy import admin_policy_hcl
@@ -76,10 +77,10 @@ class VaultRuntime(pulumi.ComponentResource):
     ):
         super().__init__("platform:vault:Runtime", name, None, opts)
         vault_settings = settings.vault
-        ca = trust.read_secret_after(
+        ca = read_secret_after(
             "vault-ca", ca_secret_namespace, ca_secret_name, release, kubernetes_provider, self
         )
-        ca_pem = ca.data.apply(trust.decoded("ca.crt"))
+        ca_pem = ca.data.apply(decoded("ca.crt"))
         connection = {
             **kube_target(settings),
             "namespace": settings.namespaces.vault,

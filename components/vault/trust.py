@@ -17,10 +17,8 @@ Vault elsewhere:
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -28,6 +26,7 @@ import pulumi_kubernetes as k8s
 from components import secrets_csi
 from components.config import Settings
 from components.infra import InfraComponent
+from components.k8s_read import decoded, read_secret_after
 from components.vault import placement
 from components.vault.chart_values import tls_secret
 from components.vault.operator_values import operator_ca_secret
@@ -45,25 +44,6 @@ class KubernetesAuthConfig:
     disable_local_ca_jwt: bool
     token_reviewer_jwt: pulumi.Output[str] | None
     kubernetes_ca_cert: pulumi.Output[str] | None
-
-
-def decoded(key: str):
-    def decode(data: dict[str, Any] | None) -> str:
-        encoded = (data or {}).get(key) or ""
-        return base64.b64decode(encoded).decode() if encoded else ""
-
-    return decode
-
-
-def read_secret_after(
-    resource_name: str, namespace: str, name: str, after: pulumi.Resource, provider: k8s.Provider, parent
-) -> k8s.core.v1.Secret:
-    """Read a Secret once `after` exists. The id depends on `after`'s id, so a first preview (unknown id)
-    skips the read instead of failing on a Secret that is not there yet."""
-    secret_id = after.id.apply(lambda _: f"{namespace}/{name}")  # type: ignore[attr-defined]
-    return k8s.core.v1.Secret.get(
-        resource_name, secret_id, opts=pulumi.ResourceOptions(parent=parent, provider=provider)
-    )
 
 
 def vault_ca_pem(
