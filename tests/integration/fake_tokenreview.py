@@ -9,8 +9,6 @@ that ServiceAccount and namespace, which is what the tests check.
 from __future__ import annotations
 
 import base64
-import datetime
-import ipaddress
 import json
 import ssl
 import tempfile
@@ -19,10 +17,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from tests.fixtures.certificates import ThrowawayCa
 
 NAMESPACE_CLAIM = "kubernetes.io/serviceaccount/namespace"
 NAME_CLAIM = "kubernetes.io/serviceaccount/service-account.name"
@@ -81,33 +76,13 @@ class FakeTokenReview:
     """Start with `start()`, stop with `stop()`; `address` and `ca_pem` configure Vault's auth backend."""
 
     def __init__(self) -> None:
-        key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fake-apiserver")])
-        now = datetime.datetime.now(datetime.UTC)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=1))
-            .not_valid_after(now + datetime.timedelta(hours=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-            .sign(key, hashes.SHA256())
-        )
-        self.ca_pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+        ca = ThrowawayCa.create("fake-apiserver-ca")
+        self.ca_pem = ca.ca_pem
         self._dir = tempfile.TemporaryDirectory(prefix="fake-apiserver-")
-        cert_file, key_file = Path(self._dir.name) / "tls.crt", Path(self._dir.name) / "tls.key"
-        cert_file.write_text(self.ca_pem)
-        key_file.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-        )
+        files = ca.issue("fake-apiserver", ip_addresses=("127.0.0.1",)).write(Path(self._dir.name))
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert_file, key_file)
+        context.load_cert_chain(files.cert, files.key)
         self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self.address = f"https://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)

@@ -9,13 +9,11 @@ certificate directory are rewritten to this test's server and files. The ACL pol
 `components/vault/policies.py` and are checked with tokens that carry nothing else.
 
 Servers: Debian `postgresql` 15 (initdb/pg_ctl as `postgres`, TLS, 127.0.0.1 only) and a one-node
-OpenBao (tests/fixtures/openbao.py, TLS on 127.0.0.1). Certificates: a throw-away CA made here.
+OpenBao (tests/fixtures/openbao.py, TLS on 127.0.0.1). Certificates: a throw-away CA (tests/fixtures/certificates.py).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import re
 import shutil
 import subprocess
@@ -31,12 +29,9 @@ import hvac
 import hvac.exceptions
 import psycopg
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from components.vault import contract, policies
+from tests.fixtures.certificates import ThrowawayCa
 from tests.fixtures.openbao import BaoCluster, free_port, running_cluster
 from tests.harness.program import run_stack
 
@@ -79,79 +74,6 @@ def rendered() -> Rendered:
     )
 
 
-# --- certificates ---------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Pem:
-    cert: bytes
-    key: bytes
-
-
-class ThrowawayCa:
-    """A throw-away CA: root -> leaf, like issuer-leaf's chain but one level (enough for verify-ca/full)."""
-
-    def __init__(self) -> None:
-        self.key = ec.generate_private_key(ec.SECP256R1())
-        self.name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "db-test-ca")])
-        now = dt.datetime.now(dt.UTC)
-        self.cert = (
-            x509.CertificateBuilder()
-            .subject_name(self.name)
-            .issuer_name(self.name)
-            .public_key(self.key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True)
-            .sign(self.key, hashes.SHA256())
-        )
-
-    @property
-    def pem(self) -> bytes:
-        return self.cert.public_bytes(serialization.Encoding.PEM)
-
-    def issue(self, common_name: str, *, server: bool) -> Pem:
-        key = ec.generate_private_key(ec.SECP256R1())
-        now = dt.datetime.now(dt.UTC)
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
-            .issuer_name(self.name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(
-                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH]),
-                critical=False,
-            )
-        )
-        if server:
-            builder = builder.add_extension(
-                x509.SubjectAlternativeName(
-                    [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-                ),
-                critical=False,
-            )
-        cert = builder.sign(self.key, hashes.SHA256())
-        return Pem(
-            cert=cert.public_bytes(serialization.Encoding.PEM),
-            key=key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            ),
-        )
-
-
-def write_client_dir(directory: Path, ca: ThrowawayCa, pem: Pem) -> Path:
-    """The layout cert-manager gives a Secret: ca.crt, tls.crt, tls.key (0600: libpq insists)."""
-    directory.mkdir(parents=True)
-    (directory / "ca.crt").write_bytes(ca.pem)
-    (directory / "tls.crt").write_bytes(pem.cert)
-    (directory / "tls.key").write_bytes(pem.key)
-    (directory / "tls.key").chmod(0o600)
-    return directory
-
-
 # --- PostgreSQL -----------------------------------------------------------------------------------------
 @dataclass
 class Postgres:
@@ -172,7 +94,7 @@ class Postgres:
 
 @pytest.fixture(scope="module")
 def ca() -> ThrowawayCa:
-    return ThrowawayCa()
+    return ThrowawayCa.create("db-test-ca")
 
 
 @pytest.fixture(scope="module")
@@ -191,10 +113,10 @@ def postgres(rendered: Rendered, ca: ThrowawayCa) -> Iterator[Postgres]:
              "--auth-local=peer", "-U", "postgres"],
             check=True, capture_output=True, timeout=60,
         )  # fmt: skip
-        server = ca.issue("localhost", server=True)
-        for name, data in (("server.crt", server.cert), ("server.key", server.key), ("ca.crt", ca.pem)):
+        server = ca.issue("localhost", dns_names=("localhost",), ip_addresses=("127.0.0.1",))
+        for name, text in (("server.crt", server.cert_pem), ("server.key", server.key_pem), ("ca.crt", ca.ca_pem)):
             path = datadir / name
-            path.write_bytes(data)
+            path.write_text(text)
             shutil.chown(path, "postgres", "postgres")
             path.chmod(0o600)
         # The Cluster's own parameters, plus what CloudNativePG sets itself (TLS files, listen address).
@@ -303,8 +225,10 @@ def engine(rendered: Rendered, postgres: Postgres, bao, ca: ThrowawayCa, tmp_pat
     cluster, root_token = bao
     client = cluster.client(0, token=root_token)
     certs = tmp_path_factory.mktemp("db-client-certs")
-    vault_dir = write_client_dir(certs / "vault", ca, ca.issue(contract.DB_ROOT_USER, server=False))
-    app_dir = write_client_dir(certs / "app", ca, ca.issue("sms-proxy", server=False))
+    # clientAuth leaves from the server's CA; clientcert=verify-full also needs CN = the role (vault's root user).
+    vault_dir, app_dir = certs / "vault", certs / "app"
+    ca.issue(contract.DB_ROOT_USER, server=False, client=True).write(vault_dir)
+    ca.issue("sms-proxy", server=False, client=True).write(app_dir)
 
     # The policy vault-config-operator would write (PasswordPolicy) -- the engine config names it.
     client.write(f"sys/policies/password/{contract.PASSWORD_POLICY}", policy=rendered.password_policy)

@@ -11,9 +11,7 @@ file (the VaultStaticSecret templates, rendered as VSO would), and the dockercon
 from __future__ import annotations
 
 import base64
-import datetime
 import hashlib
-import ipaddress
 import json
 import os
 import socket
@@ -27,14 +25,11 @@ import boto3
 import pytest
 import requests
 import yaml
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from moto.server import ThreadedMotoServer
 
 from components import storage_secrets
 from components.vault import contract
+from tests.fixtures.certificates import ThrowawayCa
 from tests.harness.program import ProgramRun, run_stack
 from tests.harness.vso_template import render_destination
 
@@ -74,46 +69,6 @@ def _find(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]
     found = [o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name]
     assert len(found) == 1, f"expected one {kind} {name}, found {len(found)}"
     return found[0]
-
-
-def _test_pki(directory: Path) -> tuple[Path, Path, Path]:
-    """CA + server certificate for 127.0.0.1 (PEM files: ca.crt, tls.crt with chain, tls.key)."""
-    now = datetime.datetime.now(datetime.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test root CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "registry")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
-            critical=False,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    pem = serialization.Encoding.PEM
-    ca_file, cert_file, key_file = directory / "ca.crt", directory / "tls.crt", directory / "tls.key"
-    ca_file.write_bytes(ca.public_bytes(pem))
-    cert_file.write_bytes(cert.public_bytes(pem) + ca.public_bytes(pem))
-    key_file.write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    key_file.chmod(0o600)
-    return ca_file, cert_file, key_file
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +122,8 @@ def registry(rendered: ProgramRun, moto_s3: str, tmp_path_factory: pytest.TempPa
 
     password = "Test0nlyPassw0rd" + os.urandom(8).hex()
     secret_key = "Test0nlySecretKey" + os.urandom(8).hex()
-    ca, cert, key = _test_pki(root)
+    issued = ThrowawayCa.create("test root CA").issue("registry", dns_names=("localhost",), ip_addresses=("127.0.0.1",))
+    ca, cert, key = issued.write(root)
     # The TLS Secret's files where the Deployment mounts them (tls.crt/tls.key and ca.crt).
     for file in (cert, key):
         Path(local(config["http"]["tls"]["certificate"])).parent.joinpath(file.name).write_bytes(file.read_bytes())
