@@ -77,9 +77,7 @@ class VaultRuntime(pulumi.ComponentResource):
     ):
         super().__init__("platform:vault:Runtime", name, None, opts)
         vault_settings = settings.vault
-        ca = read_secret_after(
-            "vault-ca", ca_secret_namespace, ca_secret_name, release, kubernetes_provider, self
-        )
+        ca = read_secret_after("vault-ca", ca_secret_namespace, ca_secret_name, release, kubernetes_provider, self)
         ca_pem = ca.data.apply(decoded("ca.crt"))
         connection = {
             **kube_target(settings),
