@@ -21,3 +21,13 @@ def stack_runs() -> dict[str, ProgramRun]:
 @pytest.fixture(params=STACKS)
 def stack_run(request: pytest.FixtureRequest, stack_runs: dict[str, ProgramRun]) -> ProgramRun:
     return stack_runs[request.param]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    """A skip hides a missing tool or server; the setup must provide them, so a skip counts as a failure."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped tests are not allowed (install what it needs instead): {report.longrepr}"
