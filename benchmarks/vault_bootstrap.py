@@ -33,8 +33,8 @@ import requests
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from components.vault.admin_policy import admin_policy_hcl  # noqa: E402
-from components.vault.providers import (  # noqa: E402
+from components.vault_runtime.admin_policy import admin_policy_hcl  # noqa: E402
+from components.vault_runtime.providers import (  # noqa: E402
     VaultBootstrapProvider,
     VaultInitProvider,
     VaultUnsealProvider,

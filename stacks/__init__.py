@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.config import Settings
-from components.vault import contract
+from components.settings import names as contract
+from components.settings.config import Settings
 
 
 def deploy(settings: Settings) -> dict[str, Any]:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.client_certificates import ClientCertificatesComponent
-from components.config import Settings
-from components.infra import InfraComponent
-from components.local_cluster import LocalClusterComponent
-from components.operators import OperatorsComponent
-from components.pki import PkiComponent
-from components.vault.component import VaultComponent
+from components.layers.client_certificates import ClientCertificatesComponent
+from components.layers.infra import InfraComponent
+from components.layers.local_cluster import LocalClusterComponent
+from components.layers.operators import OperatorsComponent
+from components.layers.pki import PkiComponent
+from components.settings.config import Settings
+from components.vault.server import VaultComponent
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.app_layers import AppLayersComponent
-from components.config import Settings
+from components.layers.app_layers import AppLayersComponent
+from components.settings.config import Settings
 from stacks.bootstrap import deploy_bootstrap
 
 

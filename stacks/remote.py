@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.config import Settings
-from components.flux_sync import FluxSyncComponent
+from components.layers.flux_sync import FluxSyncComponent
+from components.settings.config import Settings
 from stacks.bootstrap import deploy_bootstrap
 
 

@@ -4,7 +4,7 @@ One construction for both ways in:
   - a Vault this program deployed (runtime.py): the `platform-admin` AppRole its bootstrap created, reached
     through the port-forward on vault.localPort (tunnel.py);
   - an existing Vault (`vault.externalAddress` + `vaultExternalRoleId`/`vaultExternalSecretId`, component.py):
-    the AppRole its operator created with the policy `python -m components.vault.admin_policy` prints,
+    the AppRole its operator created with the policy `python -m components.vault_runtime.admin_policy` prints,
     reached directly at the external address.
 Either way the provider logs in with `auth/approle/login`, never asks for a child token (the admin policy
 grants no `auth/token/create`), verifies TLS with a CA file (pulumi-vault takes CA paths only), and drives
@@ -19,12 +19,12 @@ from typing import Any
 import pulumi
 import pulumi_vault as vault
 
-from components import storage_secrets
-from components.config import Settings
-from components.vault import tunnel
-from components.vault.admin_policy import ADMIN_APPROLE_PATH
+from components.rendering import storage_secrets
+from components.settings.config import Settings
 from components.vault.configuration import VaultConfiguration, policies
 from components.vault.trust import KubernetesAuthConfig
+from components.vault_runtime import tunnel
+from components.vault_runtime.admin_policy import ADMIN_APPROLE_PATH
 
 
 def admin_provider(

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import pulumi
 
-from components.config import Settings
-from components.helm import chart_release
-from components.infra import InfraComponent
-from components.k8s_apply import apply_objects
-from components.layers import layer_named, render
-from components.operators import cert_manager_values
+from components.kube.apply import apply_objects
+from components.kube.helm import chart_release
+from components.layers.infra import InfraComponent
+from components.layers.operators import cert_manager_values
+from components.rendering.layers import layer_named, render
+from components.settings.config import Settings
 
 PREFIX = "vault-cluster"
 

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_vault as vault
 
-from components.config import Settings
-from components.vault import contract, operator_values
+from components.charts import vault_operators as operator_values
+from components.settings import names as contract
+from components.settings.config import Settings
 from components.vault.policies import app_csi_policy_hcl, operator_policies
 from components.vault.trust import KubernetesAuthConfig
 

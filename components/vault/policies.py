@@ -21,9 +21,9 @@ of the app's KV folder; there is no `*` glob, no `sudo`, no `sys/mounts`, no `li
 
 from __future__ import annotations
 
-from components.config import Settings
-from components.vault import contract
-from components.vault.admin_policy import render_hcl
+from components.settings import names as contract
+from components.settings.config import Settings
+from components.vault_runtime.admin_policy import render_hcl
 
 CRUD = ("create", "read", "update", "delete")
 DB_ROLES = (contract.DB_APP_ROLE, contract.DB_MIGRATIONS_ROLE)

@@ -15,16 +15,17 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import storage_secrets
-from components.config import Settings
-from components.k8s_read import decoded, read_secret_after
-from components.local_cluster import state_directory
-from components.vault import trust, tunnel
-from components.vault.admin_policy import admin_policy_hcl
+from components.kube.read import decoded, read_secret_after
+from components.layers.local_cluster import state_directory
+from components.rendering import storage_secrets
+from components.settings.config import Settings
+from components.settings.names import VAULT_PORT
+from components.vault import trust
 from components.vault.admin_provider import admin_provider, configuration
 from components.vault.configuration import VaultConfiguration
-from components.vault.contract import VAULT_PORT
-from components.vault.providers import VaultBootstrap, VaultInit, VaultUnseal
+from components.vault_runtime import tunnel
+from components.vault_runtime.admin_policy import admin_policy_hcl
+from components.vault_runtime.providers import VaultBootstrap, VaultInit, VaultUnseal
 
 UNSEAL_TIMEOUT_SECONDS = 300
 
@@ -133,7 +134,7 @@ class VaultRuntime(pulumi.ComponentResource):
         service = f"svc/{vault_settings.release_name}" + ("-active" if vault_settings.ha else "")
 
         def open_tunnel(pem: str) -> str:
-            from components.vault.transport import VaultConnection
+            from components.vault_runtime.transport import VaultConnection
 
             conn = VaultConnection.from_props({**tunnel_connection, "ca_pem": pem})
             return tunnel.open_tunnel(conn, service, vault_settings.local_port)

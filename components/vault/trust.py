@@ -23,13 +23,13 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import secrets_csi
-from components.config import Settings
-from components.infra import InfraComponent
-from components.k8s_read import decoded, read_secret_after
-from components.vault import placement
-from components.vault.chart_values import tls_secret
-from components.vault.operator_values import operator_ca_secret
+from components.charts import secrets_csi
+from components.charts.vault import tls_secret
+from components.charts.vault_operators import operator_ca_secret
+from components.kube.read import decoded, read_secret_after
+from components.layers.infra import InfraComponent
+from components.settings import placement
+from components.settings.config import Settings
 
 
 @dataclass(frozen=True)

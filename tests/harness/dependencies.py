@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from components.versions import CHARTS
+from components.settings.versions import CHARTS
 from tests.harness.helm_values import HELM_RELEASE, chart_of
 from tests.harness.k8s_objects import CONFIG_GROUP, objects_of
 from tests.harness.program import ProgramRun, Registration

@@ -1,7 +1,7 @@
 """What Flux would apply for the remote stack's Kustomizations, and how that compares with the local stack.
 
 Flux's kustomize-controller builds `spec.path` of the GitRepository checkout (plain YAML files, no
-kustomization.yaml) and applies `postBuild.substitute` in strict mode; `components.manifest_renderer`
+kustomization.yaml) and applies `postBuild.substitute` in strict mode; `components.rendering.renderer`
 implements exactly those rules, so rendering the directory here is what Flux would apply. Every check
 returns a list of problems (empty = fine) so tests can also prove that a wrong input is caught.
 """
@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from components.flux_substitution import SubstitutionError
-from components.manifest_renderer import render_layer
+from components.rendering.renderer import render_layer
+from components.rendering.substitution import SubstitutionError
 from tests.harness.k8s_objects import CONFIG_GROUP, key
 from tests.harness.program import ProgramRun
 

@@ -1,7 +1,7 @@
 """Check a Helm release's pinned chart and values against the chart's reference data.
 
 Reference data lives in `$HELM_SCHEMA_DIR/<schema_dir>/` (`Chart.yaml`, `values.yaml`, and
-`values.schema.json` for charts that ship one). A release is mapped to its `components.versions.CHARTS`
+`values.schema.json` for charts that ship one). A release is mapped to its `components.settings.versions.CHARTS`
 entry by chart name and repository (what the Release resource actually sends), so any new release is
 checked without registering it anywhere.
 
@@ -31,7 +31,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from components.versions import CHARTS, Chart
+from components.settings.versions import CHARTS, Chart
 from tests.harness.program import Registration
 from tests.harness.schemas import helm_schema_dir, kubernetes_definition_errors
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from components import layers
-from components.config import load_settings
+from components.rendering import layers
+from components.settings.config import load_settings
 from tests.harness.checkov import Finding, compare, layer_objects, load_allowlist, run_checkov
 from tests.harness.program import ProgramRun
 from tests.unit.test_config import FakeConfig

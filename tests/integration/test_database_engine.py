@@ -30,7 +30,8 @@ import hvac.exceptions
 import psycopg
 import pytest
 
-from components.vault import contract, policies
+from components.settings import names as contract
+from components.vault import policies
 from tests.fixtures.certificates import ThrowawayCa
 from tests.fixtures.openbao import BaoCluster, free_port, running_cluster
 from tests.harness.program import run_stack
@@ -373,7 +374,7 @@ def _denied(call) -> None:
 
 @pytest.fixture(scope="module")
 def settings():
-    from components.config import load_settings
+    from components.settings.config import load_settings
     from tests.harness.program import stack_config
     from tests.unit.test_database_layers import _Source
 

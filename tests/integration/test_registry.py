@@ -27,8 +27,8 @@ import requests
 import yaml
 from moto.server import ThreadedMotoServer
 
-from components import storage_secrets
-from components.vault import contract
+from components.rendering import storage_secrets
+from components.settings import names as contract
 from tests.fixtures.certificates import ThrowawayCa
 from tests.harness.program import ProgramRun, run_stack
 from tests.harness.vso_template import render_destination

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import requests
 
-from components.vault.placement import IN_CLUSTER_API
-from components.vault.providers import (
+from components.settings.placement import IN_CLUSTER_API
+from components.vault_runtime.providers import (
     VaultBootstrapProvider,
     VaultInitProvider,
     VaultUnsealProvider,

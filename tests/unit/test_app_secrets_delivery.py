@@ -18,9 +18,11 @@ from typing import Any
 import pytest
 import yaml
 
-from components import layers, secrets_csi
-from components.config import load_settings
-from components.vault import contract, policies
+from components.charts import secrets_csi
+from components.rendering import layers
+from components.settings import names as contract
+from components.settings.config import load_settings
+from components.vault import policies
 from tests.harness import vso_template
 from tests.harness.schemas import validate_object
 from tests.unit.test_config import FakeConfig

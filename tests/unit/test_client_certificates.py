@@ -6,9 +6,9 @@ import copy
 
 import pytest
 
-from components.client_certificates import client_certificates, secret_name
-from components.config import load_settings
-from components.pki import LEAF_ISSUER
+from components.layers.client_certificates import client_certificates, secret_name
+from components.layers.pki import LEAF_ISSUER
+from components.settings.config import load_settings
 from tests.harness.dependencies import waits_for_urns
 from tests.harness.program import ProgramRun, run_stack
 from tests.harness.schemas import validate_object

@@ -7,7 +7,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.config import ConfigError, load_settings
+from components.settings.config import ConfigError, load_settings
 from tests.harness.program import run_stack
 
 

@@ -10,8 +10,8 @@ import base64
 
 import pytest
 
-from components import secrets_csi
-from components.vault.operator_values import operator_ca_secret
+from components.charts import secrets_csi
+from components.charts.vault_operators import operator_ca_secret
 from tests.harness.dependencies import waits_for
 from tests.harness.k8s_objects import objects_of
 from tests.harness.program import PlatformMocks, ProgramRun, Registration, run_stack

@@ -1,6 +1,6 @@
 """The PostgreSQL / database-engine / migrations / app layers: schema-valid, and wired the way the design says.
 
-Rendered straight from `components.layers` for both stacks' settings (independent of how a stack applies
+Rendered straight from `components.rendering.layers` for both stacks' settings (independent of how a stack applies
 them), so a manifest edit that breaks TLS, the rotation-safe root role or the hardening fails here.
 """
 
@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from components import layers
-from components.config import load_settings
-from components.vault import contract, policies
+from components.rendering import layers
+from components.settings import names as contract
+from components.settings.config import load_settings
+from components.vault import policies
 from tests.harness.program import stack_config
 from tests.harness.schemas import validate_object
 

@@ -14,8 +14,8 @@ import shutil
 
 import pytest
 
-from components import layers
-from components.layers import Layer
+from components.rendering import layers
+from components.rendering.layers import Layer
 from tests.harness import flux_parity
 from tests.harness.program import REPO, ProgramRun, run_stack, stack_config
 from tests.harness.schemas import validate_object
@@ -115,7 +115,7 @@ def pair() -> tuple[ProgramRun, ProgramRun]:
 
 def non_bootstrap_names(run: ProgramRun) -> list[str]:
     """The non-bootstrap layer names, in order, for the settings the run used."""
-    from components.config import load_settings
+    from components.settings.config import load_settings
     from tests.unit.test_config import FakeConfig
 
     config = stack_config("remote")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from components.host_file import HostFileProvider
+from components.kube.host_file import HostFileProvider
 from tests.harness.program import run_stack
 
 KIND = {"kubernetes": {"cluster": {"create": True, "workers": 3}}}

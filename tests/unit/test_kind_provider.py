@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.kind_provider import (
+from components.kube.kind_provider import (
     CONFIG_FILE,
     ENCRYPTION_FILE,
     KUBECONFIG_FILE,

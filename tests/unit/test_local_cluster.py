@@ -9,9 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components import cluster_contract
-from components.config import load_settings
-from components.local_cluster import (
+from components.layers.local_cluster import (
     CERTS_D_ON_NODE,
     ENCRYPTION_DIR_ON_NODE,
     encryption_configuration,
@@ -19,7 +17,9 @@ from components.local_cluster import (
     node_files,
     registry_hosts_toml,
 )
-from components.versions import IMAGES
+from components.settings import kind_network as cluster_contract
+from components.settings.config import load_settings
+from components.settings.versions import IMAGES
 from tests.harness.program import PlatformMocks, ProgramRun, run_stack
 from tests.unit.test_config import FakeConfig
 
@@ -75,7 +75,7 @@ def test_api_server_flag_volume_and_node_mount_agree():
     mount = mounts[volume["hostPath"]]
     assert mount["hostPath"] == str(STATE / "encryption") and mount["readOnly"] is True
     # The provider writes the file under that host directory with the flag's file name.
-    from components.kind_provider import ENCRYPTION_FILE
+    from components.kube.kind_provider import ENCRYPTION_FILE
 
     assert Path(mount["hostPath"]).parent / ENCRYPTION_FILE == STATE / "encryption" / Path(flag).name
 

@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 
-from components import cluster_contract, layers, secrets_csi
-from components.config import load_settings
+from components.charts import secrets_csi
+from components.rendering import layers
+from components.settings import kind_network as cluster_contract
+from components.settings.config import load_settings
 from tests.harness.network_policy import Host, Pod, admits, selects
 from tests.harness.program import run_stack
 from tests.unit.test_config import FakeConfig

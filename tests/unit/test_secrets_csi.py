@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import yaml
 
-from components.config import load_settings
-from components.layers import LAYERS, active_layers, render
-from components.vault import contract
+from components.rendering.layers import LAYERS, active_layers, render
+from components.settings import names as contract
+from components.settings.config import load_settings
 from tests.harness.schemas import validate_object
 from tests.unit.test_config import FakeConfig
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from components.flux_substitution import SubstitutionError, substitute
-from components.manifest_renderer import render_layer, render_text
+from components.rendering.renderer import render_layer, render_text
+from components.rendering.substitution import SubstitutionError, substitute
 
 VARS = {"ns": "apps", "replicas": "3", "empty": ""}
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import pytest
 
-from components.config import load_settings
-from components.vault import contract, policies
+from components.settings import names as contract
+from components.settings.config import load_settings
+from components.vault import policies
 from components.vault.configuration import roles
 from tests.harness.program import ProgramRun, run_stack
 from tests.harness.vault_auth import VsoLogin, missing_service_accounts, role_covers, vso_logins, vso_logins_of_run

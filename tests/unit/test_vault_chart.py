@@ -9,12 +9,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from components.config import ConfigError, Settings, load_settings
-from components.layers import layer_named, render
-from components.vault import contract
-from components.vault.chart_values import HEALTH_PATH, server_dns_names, vault_values
-from components.vault.operator_values import config_operator_values, secrets_operator_values
-from components.versions import IMAGES
+from components.charts.vault import HEALTH_PATH, server_dns_names, vault_values
+from components.charts.vault_operators import config_operator_values, secrets_operator_values
+from components.rendering.layers import layer_named, render
+from components.settings import names as contract
+from components.settings.config import ConfigError, Settings, load_settings
+from components.settings.versions import IMAGES
 from tests.harness.dependencies import waits_for
 from tests.harness.hcl import parse
 from tests.harness.helm_values import HELM_RELEASE, check_values

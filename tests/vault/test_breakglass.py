@@ -13,10 +13,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from components.vault import flavour
-from components.vault.admin_policy import admin_policy_hcl
-from components.vault.operations import RootTokenUnusable, VaultOperationError, admin_login
-from components.vault.providers import (
+from components.vault_runtime import flavour
+from components.vault_runtime.admin_policy import admin_policy_hcl
+from components.vault_runtime.operations import RootTokenUnusable, VaultOperationError, admin_login
+from components.vault_runtime.providers import (
     VaultBootstrapProvider,
     VaultInitProvider,
     VaultUnsealProvider,

@@ -11,9 +11,9 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.config import load_settings
-from components.vault import admin_policy as admin_policy_module
+from components.settings.config import load_settings
 from components.vault.runtime import admin_policy
+from components.vault_runtime import admin_policy as admin_policy_module
 from tests.harness.dependencies import waits_for
 from tests.harness.program import ProgramRun, run_stack, stack_config
 from tests.unit.test_config import FakeConfig

@@ -19,9 +19,9 @@ import pytest
 import requests
 from pulumi.dynamic import CreateResult
 
-from components.vault.admin_policy import admin_policy_hcl
-from components.vault.operations import AlreadyInitialized
-from components.vault.providers import (
+from components.vault_runtime.admin_policy import admin_policy_hcl
+from components.vault_runtime.operations import AlreadyInitialized
+from components.vault_runtime.providers import (
     VaultBootstrapProvider,
     VaultInitProvider,
     VaultUnsealProvider,

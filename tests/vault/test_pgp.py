@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from components.vault.operations import VaultOperationError
-from components.vault.providers import (
+from components.vault_runtime.operations import VaultOperationError
+from components.vault_runtime.providers import (
     VaultBootstrapProvider,
     VaultInitProvider,
     VaultUnsealProvider,

@@ -22,10 +22,10 @@ from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 
-from components.vault import flavour
-from components.vault.admin_policy import admin_policy_hcl, admin_policy_rules, assert_least_privilege
-from components.vault.operations import Health, InitResult, redact
-from components.vault.providers import (
+from components.vault_runtime import flavour
+from components.vault_runtime.admin_policy import admin_policy_hcl, admin_policy_rules, assert_least_privilege
+from components.vault_runtime.operations import Health, InitResult, redact
+from components.vault_runtime.providers import (
     UNKNOWN,
     VaultBootstrap,
     VaultBootstrapProvider,
@@ -38,7 +38,7 @@ from components.vault.providers import (
     init_inputs,
     unseal_inputs,
 )
-from components.vault.transport import VaultConnection
+from components.vault_runtime.transport import VaultConnection
 
 CONN = VaultConnection(kube_context="", namespace="vault", pods=("vault-0", "vault-1", "vault-2"), ca_pem="PEM")
 

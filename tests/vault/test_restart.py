@@ -12,8 +12,8 @@ import os
 
 import pytest
 
-from components.vault.operations import VaultOperationError
-from components.vault.providers import VaultInitProvider, VaultUnsealProvider, init_inputs, unseal_inputs
+from components.vault_runtime.operations import VaultOperationError
+from components.vault_runtime.providers import VaultInitProvider, VaultUnsealProvider, init_inputs, unseal_inputs
 from tests.fixtures.openbao import BaoCluster, RecordingSession
 
 # Registers the OpenBao fixtures even when tests/conftest.py does not list the plugin (idempotent if it does).

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from components.vault import operations as ops
-from components.vault.operations import VaultOperationError
-from components.vault.providers import (
+from components.vault_runtime import operations as ops
+from components.vault_runtime.operations import VaultOperationError
+from components.vault_runtime.providers import (
     VaultBootstrapProvider,
     VaultInitProvider,
     VaultUnsealProvider,

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from components.config import load_settings
-from components.vault import tunnel
-from components.vault.admin_policy import assert_least_privilege
+from components.settings.config import load_settings
 from components.vault.runtime import admin_policy, kube_target
-from components.vault.transport import VaultConnection
+from components.vault_runtime import tunnel
+from components.vault_runtime.admin_policy import assert_least_privilege
+from components.vault_runtime.transport import VaultConnection
 from tests.fixtures.openbao import install_fake_kubectl
 from tests.harness.dependencies import waits_for
 from tests.harness.program import ProgramRun, run_stack

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from components.vault.transport import (
+from components.vault_runtime.transport import (
     ForwardError,
     PortForward,
     VaultConnection,

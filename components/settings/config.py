@@ -14,8 +14,8 @@ from typing import Any, Protocol
 
 import pulumi
 
-from components.config_reader import DNS1123_LABEL, ConfigError, Section, set_hint
-from components.versions import IMAGES
+from components.settings.reader import DNS1123_LABEL, ConfigError, Section, set_hint
+from components.settings.versions import IMAGES
 
 PROJECT = "platform"
 MODES = ("local", "remote")

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 
 import pulumi
 
-from components.config import Settings
-from components.infra import InfraComponent
-from components.k8s_apply import apply_objects
-from components.layers import LAYERS, render
+from components.kube.apply import apply_objects
+from components.layers.infra import InfraComponent
+from components.rendering.layers import LAYERS, render
+from components.settings.config import Settings
 
 LEAF_ISSUER = "issuer-leaf"
 ROOT_CA_SECRET = "root-ca"

@@ -1,7 +1,7 @@
 """Flux sync objects of the remote stack: one GitRepository and one Kustomization per application layer.
 
 The remote stack applies the bootstrap layers with Pulumi and hands every other layer of
-`components.layers` to Flux: the Kustomization of layer `x` points at `./<flux.path>/x` in the Git
+`components.rendering.layers` to Flux: the Kustomization of layer `x` points at `./<flux.path>/x` in the Git
 repository, substitutes exactly `layers.variables(settings)` (the dict the local stack renders with),
 and waits for the layers before it. Everything here is generic over `LAYERS`, so a new layer needs no
 change in this module. The object builders are pure functions; `FluxSyncComponent` only applies them.
@@ -15,9 +15,9 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import layers
-from components.config import PROJECT, Settings
-from components.infra import InfraComponent
+from components.layers.infra import InfraComponent
+from components.rendering import layers
+from components.settings.config import PROJECT, Settings
 
 SOURCE_API_VERSION = "source.toolkit.fluxcd.io/v1"
 KUSTOMIZE_API_VERSION = "kustomize.toolkit.fluxcd.io/v1"

@@ -1,6 +1,6 @@
 """Application layers of the local stack: every non-bootstrap layer applied directly, in order.
 
-The remote stack hands the same layers to Flux (`components.flux_sync`); both render the same
+The remote stack hands the same layers to Flux (`components.layers.flux_sync`); both render the same
 directories with the same `layers.variables(settings)`, so both apply the same objects
 (tests/unit/test_flux_parity.py holds them to that).
 """
@@ -12,14 +12,14 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import layers
-from components.config import Settings
-from components.infra import InfraComponent
-from components.k8s_apply import apply_objects
+from components.kube.apply import apply_objects
+from components.layers.infra import InfraComponent
+from components.rendering import layers
+from components.settings.config import Settings
 
 
 class AppLayersComponent(pulumi.ComponentResource):
-    """Owns one ConfigGroup per non-bootstrap layer of `components.layers.LAYERS`, named after the layer.
+    """Owns one ConfigGroup per non-bootstrap layer of `components.rendering.layers.LAYERS`, named after the layer.
 
     Needs: the infra provider and, in `depends_on`, the operators and bootstrap layers (PKI, Vault). Each
     layer waits for the previous one, like the Kustomizations' `dependsOn` chain in the remote stack.

@@ -14,12 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components import cluster_contract, secrets_csi, storage_secrets
-from components.config import Settings
-from components.manifest_renderer import MANIFESTS_DIR, render_layer
-from components.vault import contract, placement
-from components.vault.variables import vault_variables
-from components.versions import IMAGES
+from components.charts import secrets_csi
+from components.rendering import storage_secrets
+from components.rendering.renderer import MANIFESTS_DIR, render_layer
+from components.rendering.vault_variables import vault_variables
+from components.settings import kind_network as cluster_contract
+from components.settings import names as contract
+from components.settings import placement
+from components.settings.config import Settings
+from components.settings.versions import IMAGES
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.config import Settings
-from components.vault import contract
+from components.settings import names as contract
+from components.settings.config import Settings
 
 VCO_CA_DIR = "/etc/vault-ca"
 

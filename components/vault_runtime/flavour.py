@@ -82,7 +82,7 @@ def generate_root_hint(flavour: Flavour | str) -> str:
     t = traits(flavour)
     steps = (
         f"`{t.cli} operator generate-root -init`, then `{t.cli} operator generate-root` once per share (type the "
-        "share at the prompt, never as an argument), or components.vault.flavour.generate_root()"
+        "share at the prompt, never as an argument), or components.vault_runtime.flavour.generate_root()"
     )
     if t.unauthenticated_generate_root:
         return f"generate a root token from the unseal shares: {steps}"

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import pulumi
 
-from components.config import Settings
-from components.vault import contract
+from components.settings import names as contract
+from components.settings.config import Settings
 
 MINIO_ROOT_SECRET = "minio-root"
 MINIO_ROOT_USER = "minio-root"

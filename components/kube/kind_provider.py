@@ -81,7 +81,7 @@ def _write_private(path: Path, text: str, mode: int = 0o600) -> None:
 def write_files(props: dict[str, Any]) -> tuple[Path, Path]:
     """Write every deploy-time file; returns (config path, kubeconfig path)."""
     # Imported here, not at module level: local_cluster imports this module.
-    from components.local_cluster import encryption_configuration
+    from components.layers.local_cluster import encryption_configuration
 
     state_dir = Path(props["state_dir"])
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -18,7 +18,7 @@ from typing import Any
 
 import requests
 
-from components.vault import flavour as flavours
+from components.vault_runtime import flavour as flavours
 
 # Health with every state mapped to 200: one GET tells initialised/sealed/standby apart.
 _HEALTH_PARAMS = {
@@ -441,7 +441,7 @@ def bootstrap_admin(
     proven (login, then revoke that login token) before the root token is revoked: a broken role never
     strands the cluster without a working credential.
     """
-    from components.vault.admin_policy import assert_least_privilege
+    from components.vault_runtime.admin_policy import assert_least_privilege
 
     assert_least_privilege(spec.policy_hcl)
     secrets = [root_token, existing_secret_id or ""]

@@ -1,4 +1,4 @@
-"""Install a pinned chart from `components.versions` as a Helm release."""
+"""Install a pinned chart from `components.settings.versions` as a Helm release."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.versions import CHARTS
+from components.settings.versions import CHARTS
 
 
 def chart_release(

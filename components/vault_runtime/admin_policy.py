@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from components.vault.contract import (
+from components.settings.names import (
     DATABASE_MOUNT,
     KUBERNETES_AUTH_PATH,
     KV_V1_MOUNT,
@@ -133,7 +133,7 @@ def assert_least_privilege(hcl: str) -> None:
 
 
 class _StackFile:
-    """The config of `Pulumi.<stack>.yaml` as a `components.config.ConfigSource`, without a Pulumi engine.
+    """The config of `Pulumi.<stack>.yaml` as a `components.settings.config.ConfigSource`, without a Pulumi engine.
 
     Secrets are only known to be set (their ciphertext is never decrypted): the policy needs none of them.
     """
@@ -154,7 +154,7 @@ class _StackFile:
 
 
 def main(argv: list[str] | None = None) -> str:
-    """`python -m components.vault.admin_policy [STACK]`: print the admin policy for STACK (default `local`),
+    """`python -m components.vault_runtime.admin_policy [STACK]`: print the admin policy for STACK (default `local`),
     with the config of `Pulumi.<STACK>.yaml` (defaults for anything unset).
 
     For an existing Vault (`vault.externalAddress`): its operator writes this policy and binds it to the AppRole
@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> str:
 
     import yaml
 
-    from components.config import PROJECT, load_settings
+    from components.settings.config import PROJECT, load_settings
     from components.vault.runtime import admin_policy
 
     args = sys.argv[1:] if argv is None else argv

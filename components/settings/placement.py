@@ -16,8 +16,8 @@ import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from components.config import Settings
-from components.vault import contract
+from components.settings import names as contract
+from components.settings.config import Settings
 
 # Kubernetes auth in the cluster Vault runs in: Vault reads that cluster's CA and its own ServiceAccount
 # token from its pod, so no long-lived reviewer JWT is stored in Vault.

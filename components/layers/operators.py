@@ -7,13 +7,13 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import secrets_csi
-from components.config import Settings
-from components.edge_operators import minio_operator_values, traefik_values
-from components.helm import chart_release
-from components.infra import InfraComponent
-from components.k8s_apply import apply_objects
-from components.layers import layer_named, render
+from components.charts import secrets_csi
+from components.charts.edge import minio_operator_values, traefik_values
+from components.kube.apply import apply_objects
+from components.kube.helm import chart_release
+from components.layers.infra import InfraComponent
+from components.rendering.layers import layer_named, render
+from components.settings.config import Settings
 
 
 def flux_values() -> dict[str, Any]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.config import Settings
-from components.vault import placement
+from components.settings import placement
+from components.settings.config import Settings
 
 # Namespaces that only run our own hardened workloads enforce the `restricted` Pod Security level;
 # operator namespaces get `baseline` (some upstream charts still need it) and warn on `restricted`.

@@ -1,6 +1,6 @@
 """Pulumi dynamic providers for Vault init, unseal and admin bootstrap (logic in ``operations``).
 
-Usage (all arguments keyword-only; ``connection`` is a :class:`~components.vault.transport.VaultConnection`
+Usage (all arguments keyword-only; ``connection`` is a :class:`~components.vault_runtime.transport.VaultConnection`
 or the equivalent dict ``{"kube_context", "namespace", "pods", "ca_pem", "port"}``; ``kube_context=""`` is the
 current context; ``pods`` must be plain strings, the other values may be Outputs, e.g. the CA PEM)::
 
@@ -79,8 +79,8 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from components.vault import operations as ops
-from components.vault.transport import ConnectFactory, VaultConnection
+from components.vault_runtime import operations as ops
+from components.vault_runtime.transport import ConnectFactory, VaultConnection
 
 # The engine's placeholder for values not known during preview (pulumi.runtime.rpc.UNKNOWN).
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -120,7 +120,7 @@ class _VaultProvider(ResourceProvider):
         if self._connect is not None:
             factory = self._connect
         else:
-            from components.vault.transport import open_clients
+            from components.vault_runtime.transport import open_clients
 
             factory = open_clients
         with factory(conn) as clients:
@@ -203,7 +203,7 @@ class VaultInitProvider(_VaultProvider):
         return DiffResult(changes=bool(changed), replaces=[], stables=[], delete_before_replace=False)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        from components.vault.flavour import Flavour, rekey_hint
+        from components.vault_runtime.flavour import Flavour, rekey_hint
 
         changed = [k for k in _INIT_SETTINGS if (olds.get(k) or None) != (news.get(k) or None)]
         raise ops.VaultOperationError(
@@ -383,7 +383,7 @@ _BOOTSTRAP_SETTINGS = (
 
 
 def _spec(props: Mapping[str, Any]) -> ops.AdminSpec:
-    from components.vault.admin_policy import admin_policy_hcl
+    from components.vault_runtime.admin_policy import admin_policy_hcl
 
     return ops.AdminSpec(
         policy_hcl=props.get("admin_policy") or admin_policy_hcl(),

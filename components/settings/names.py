@@ -1,12 +1,12 @@
 """Names Vault, its operators and the manifests must agree on: mounts, auth paths, roles, keys.
 
 The Pulumi side (bootstrap, pulumi-vault resources, chart values) imports these; the manifests get
-them through `components.layers.variables()`, so a renamed mount changes everywhere at once.
+them through `components.rendering.layers.variables()`, so a renamed mount changes everywhere at once.
 """
 
 from __future__ import annotations
 
-from components.config import Settings
+from components.settings.config import Settings
 
 KV_V2_MOUNT = "kv2"
 KV_V1_MOUNT = "kv"

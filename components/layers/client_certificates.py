@@ -17,10 +17,10 @@ from typing import Any
 
 import pulumi
 
-from components.config import Settings
-from components.infra import InfraComponent
-from components.k8s_apply import apply_objects
-from components.pki import LEAF_ISSUER
+from components.kube.apply import apply_objects
+from components.layers.infra import InfraComponent
+from components.layers.pki import LEAF_ISSUER
+from components.settings.config import Settings
 
 
 def secret_name(client_app: str) -> str:

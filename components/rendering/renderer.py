@@ -13,9 +13,9 @@ from typing import Any
 
 import yaml
 
-from components.flux_substitution import SubstitutionError, check_variables, substitute
+from components.rendering.substitution import SubstitutionError, check_variables, substitute
 
-MANIFESTS_DIR = Path(__file__).resolve().parent.parent / "manifests"
+MANIFESTS_DIR = Path(__file__).resolve().parents[2] / "manifests"
 OPT_OUT_KEY = "kustomize.toolkit.fluxcd.io/substitute"
 _DOCUMENT_SEPARATOR = "\n---"
 

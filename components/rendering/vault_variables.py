@@ -1,6 +1,6 @@
 """The `${var}` substitution variables of the Vault layers (manifests/vault, manifests/vault-operators).
 
-Merged into `components.layers.variables()`; names come from the modules that also build the chart
+Merged into `components.rendering.layers.variables()`; names come from the modules that also build the chart
 values, so a certificate and the volume that mounts it cannot drift apart.
 """
 
@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 
-from components.config import Settings
-from components.vault import contract, placement
-from components.vault.chart_values import dns_names_variable, service_account, tls_secret
-from components.vault.operator_values import operator_ca_secret
+from components.charts.vault import dns_names_variable, service_account, tls_secret
+from components.charts.vault_operators import operator_ca_secret
+from components.settings import names as contract
+from components.settings import placement
+from components.settings.config import Settings
 
 
 def vault_variables(settings: Settings) -> dict[str, str]:

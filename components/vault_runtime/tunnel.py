@@ -16,7 +16,7 @@ import threading
 import time
 from pathlib import Path
 
-from components.vault.transport import PortForward, VaultConnection
+from components.vault_runtime.transport import PortForward, VaultConnection
 
 LOCAL_ADDRESS = "https://127.0.0.1:{port}"
 

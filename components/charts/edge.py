@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from components import cluster_contract
-from components.config import Settings
+from components.settings import kind_network as cluster_contract
+from components.settings.config import Settings
 
 
 def minio_operator_values() -> dict[str, Any]:

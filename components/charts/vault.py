@@ -20,9 +20,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from components.config import Settings
-from components.vault import contract, placement
-from components.versions import IMAGES
+from components.settings import names as contract
+from components.settings import placement
+from components.settings.config import Settings
+from components.settings.versions import IMAGES
 
 CLUSTER_DOMAIN = "cluster.local"
 USERCONFIG = "/vault/userconfig"

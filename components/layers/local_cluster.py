@@ -26,13 +26,13 @@ import pulumi
 import pulumi_random as random
 import yaml
 
-from components import cluster_contract
-from components.config import Settings
-from components.host_file import HostFile
-from components.k8s_read import decoded, read_secret_when
-from components.kind_provider import KindCluster
-from components.pki import ROOT_CA_SECRET
-from components.versions import IMAGES
+from components.kube.host_file import HostFile
+from components.kube.kind_provider import KindCluster
+from components.kube.read import decoded, read_secret_when
+from components.layers.pki import ROOT_CA_SECRET
+from components.settings import kind_network as cluster_contract
+from components.settings.config import Settings
+from components.settings.versions import IMAGES
 
 ENCRYPTION_DIR_ON_NODE = "/etc/kubernetes/encryption"
 ENCRYPTION_FILE = "config.yaml"

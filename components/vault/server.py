@@ -24,16 +24,18 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.config import Settings
-from components.helm import chart_release
-from components.infra import InfraComponent
-from components.k8s_apply import apply_objects
-from components.layers import layer_named, render
-from components.vault import contract, placement, trust
+from components.charts.vault import tls_secret, vault_values
+from components.charts.vault_operators import config_operator_values, secrets_operator_values
+from components.kube.apply import apply_objects
+from components.kube.helm import chart_release
+from components.layers.infra import InfraComponent
+from components.rendering.layers import layer_named, render
+from components.settings import names as contract
+from components.settings import placement
+from components.settings.config import Settings
+from components.vault import trust
 from components.vault.admin_provider import admin_provider, configuration
-from components.vault.chart_values import tls_secret, vault_values
 from components.vault.cluster_pki import VaultClusterPkiComponent
-from components.vault.operator_values import config_operator_values, secrets_operator_values
 from components.vault.runtime import VaultRuntime
 
 SECRETS_OPERATOR_RELEASE = "vault-secrets-operator"
@@ -205,8 +207,8 @@ class VaultComponent(pulumi.ComponentResource):
             pulumi.log.warn(
                 "vault.externalAddress without vaultExternalRoleId/vaultExternalSecretId: the program does not "
                 "configure that Vault. Its operator creates the mounts, Kubernetes auth, roles and policies by hand "
-                '(README "Where Vault runs"), or an AppRole with the policy `python -m components.vault.admin_policy` '
-                "prints, whose role id and secret id go to `pulumi config set --secret`.",
+                '(README "Where Vault runs"), or an AppRole with the policy '
+                "`python -m components.vault_runtime.admin_policy` prints, whose role id and secret id go to `pulumi config set --secret`.",
                 resource=self,
             )
             return []

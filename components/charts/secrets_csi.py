@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from components.config import Settings
-from components.vault.operator_values import operator_ca_secret
+from components.charts.vault_operators import operator_ca_secret
+from components.settings.config import Settings
 
 NAMESPACE = "kube-system"
 DRIVER_RELEASE = "secrets-store-csi-driver"
