@@ -2,7 +2,7 @@
 
 import pulumi
 
-from components.settings.config import settings_from_pulumi
+from components.settings.load import settings_from_pulumi
 from stacks import deploy
 
 settings = settings_from_pulumi()

@@ -29,7 +29,7 @@ LEGACY_MODULES = {
 
 
 class _LegacyModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    def find_spec(self, fullname, path=None, target=None):  # noqa: ARG002
+    def find_spec(self, fullname, path=None, target=None):
         if fullname in LEGACY_MODULES:
             return importlib.util.spec_from_loader(fullname, self)
         return None

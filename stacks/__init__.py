@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from components.settings import names as contract
-from components.settings.config import Settings
+from components.settings.model import Settings
 
 
 def deploy(settings: Settings) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from components.layers.infra import InfraComponent
 from components.layers.local_cluster import LocalClusterComponent
 from components.layers.operators import OperatorsComponent
 from components.layers.pki import PkiComponent
-from components.settings.config import Settings
+from components.settings.model import Settings
 from components.vault.server import VaultComponent
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from components.layers.app_layers import AppLayersComponent
-from components.settings.config import Settings
+from components.settings.model import Settings
 from stacks.bootstrap import deploy_bootstrap
 
 

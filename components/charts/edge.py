@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from components.settings import kind_network as cluster_contract
-from components.settings.config import Settings
+from components.settings.model import Settings
 
 
 def minio_operator_values() -> dict[str, Any]:

@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from components.charts.vault_operators import operator_ca_secret
-from components.settings.config import Settings
+from components.settings.model import Settings
 
 NAMESPACE = "kube-system"
 DRIVER_RELEASE = "secrets-store-csi-driver"

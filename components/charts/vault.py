@@ -22,7 +22,7 @@ from typing import Any
 
 from components.settings import names as contract
 from components.settings import placement
-from components.settings.config import Settings
+from components.settings.model import AntiAffinity, Settings
 from components.settings.versions import IMAGES
 
 CLUSTER_DOMAIN = "cluster.local"
@@ -147,7 +147,7 @@ def _affinity(settings: Settings) -> dict[str, Any]:
         },
         "topologyKey": "kubernetes.io/hostname",
     }
-    if settings.vault.anti_affinity == "required":
+    if settings.vault.anti_affinity is AntiAffinity.REQUIRED:
         # One Vault pod per node: losing a node costs at most one Raft voter.
         return {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [term]}}
     # vault.antiAffinity=preferred: single-node clusters may stack pods (and lose quorum with the node).
@@ -233,7 +233,7 @@ def vault_values(settings: Settings) -> dict[str, Any]:
             "serviceMonitor": {
                 # kube-prometheus-stack (the CRD and the Prometheus) runs in the application cluster only; a
                 # second Vault cluster (vault.kubeContext) is scraped by that cluster's own monitoring.
-                "enabled": placement.vault_in_app_cluster(settings),
+                "enabled": settings.vault.in_app_cluster,
                 "tlsConfig": {
                     "ca": {"secret": {"name": tls_secret(settings), "key": "ca.crt"}},
                     "serverName": f"{vault.release_name}.{settings.namespaces.vault}.svc",

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from components.settings import names as contract
-from components.settings.config import Settings
+from components.settings.model import Settings
 
 VCO_CA_DIR = "/etc/vault-ca"
 
@@ -70,7 +70,7 @@ def secrets_operator_values(settings: Settings) -> dict[str, Any]:
 def vso_namespaces(settings: Settings) -> list[str]:
     """Namespaces whose Vault*Secrets log in with VSO's default Kubernetes auth."""
     ns = settings.namespaces
-    return [ns.app, *([ns.storage] if settings.s3.backend == "minio" else [])]
+    return [ns.app, *([ns.storage] if settings.s3.in_cluster else [])]
 
 
 def config_operator_values(settings: Settings) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import pulumi_kubernetes as k8s
 from components.kube.apply import apply_objects
 from components.layers.infra import InfraComponent
 from components.rendering import layers
-from components.settings.config import Settings
+from components.settings.model import Settings
 
 
 class AppLayersComponent(pulumi.ComponentResource):

@@ -20,7 +20,7 @@ import pulumi
 from components.kube.apply import apply_objects
 from components.layers.infra import InfraComponent
 from components.layers.pki import LEAF_ISSUER
-from components.settings.config import Settings
+from components.settings.model import Settings
 
 
 def secret_name(client_app: str) -> str:

@@ -17,7 +17,7 @@ import pulumi_kubernetes as k8s
 
 from components.layers.infra import InfraComponent
 from components.rendering import layers
-from components.settings.config import PROJECT, Settings
+from components.settings.model import PROJECT, Settings
 
 SOURCE_API_VERSION = "source.toolkit.fluxcd.io/v1"
 KUSTOMIZE_API_VERSION = "kustomize.toolkit.fluxcd.io/v1"

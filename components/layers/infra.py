@@ -5,8 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.settings import placement
-from components.settings.config import Settings
+from components.settings.model import Settings
 
 # Namespaces that only run our own hardened workloads enforce the `restricted` Pod Security level;
 # operator namespaces get `baseline` (some upstream charts still need it) and warn on `restricted`.
@@ -22,9 +21,9 @@ def app_cluster_namespaces(settings: Settings) -> tuple[str, ...]:
     """
     ns = settings.namespaces
     absent = set()
-    if settings.s3.backend != "minio":
+    if not settings.s3.in_cluster:
         absent |= {"storage_operator", "storage"}
-    if not placement.vault_in_app_cluster(settings):
+    if not settings.vault.in_app_cluster:
         absent.add("vault")
     # By field, not by name: a namespace shared by two components stays while either needs it.
     return tuple(dict.fromkeys(name for field, name in vars(ns).items() if field not in absent))

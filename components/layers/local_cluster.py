@@ -31,7 +31,7 @@ from components.kube.kind_provider import KindCluster
 from components.kube.read import decoded, read_secret_when
 from components.layers.pki import ROOT_CA_SECRET
 from components.settings import kind_network as cluster_contract
-from components.settings.config import Settings
+from components.settings.model import Settings
 from components.settings.versions import IMAGES
 
 ENCRYPTION_DIR_ON_NODE = "/etc/kubernetes/encryption"
@@ -156,7 +156,7 @@ def kind_cluster_config(settings: Settings, state_dir: Path) -> dict[str, Any]:
 
 def node_files(settings: Settings) -> dict[str, str]:
     """Non-secret files the provider writes under the state directory before `kind create cluster`."""
-    if settings.registry.mode != "in-cluster":
+    if not settings.registry.in_cluster:
         return {}  # an external registry has its own DNS name and certificate
     host = settings.registry.host
     return {f"certs.d/{host}/hosts.toml": registry_hosts_toml(host)}
@@ -199,7 +199,7 @@ class LocalClusterComponent(pulumi.ComponentResource):
     ) -> HostFile | None:
         """Once the PKI has issued its root CA: write it as `ca.crt` beside containerd's hosts.toml (the
         directory is bind-mounted into every node), so node pulls verify the in-cluster registry."""
-        if settings.registry.mode != "in-cluster":
+        if not settings.registry.in_cluster:
             return None
         root_ca = read_secret_when(
             "registry-ca-source",

@@ -13,7 +13,7 @@ from components.kube.apply import apply_objects
 from components.kube.helm import chart_release
 from components.layers.infra import InfraComponent
 from components.rendering.layers import layer_named, render
-from components.settings.config import Settings
+from components.settings.model import Settings
 
 
 def flux_values() -> dict[str, Any]:
@@ -148,7 +148,7 @@ class OperatorsComponent(pulumi.ComponentResource):
             cloudnative_pg_values(),
             self.releases["kube-prometheus-stack"],
         )
-        if settings.s3.backend == "minio":
+        if settings.s3.in_cluster:
             self.releases["minio-operator"] = release(
                 "minio-operator", "minio-operator", ns.storage_operator, minio_operator_values()
             )
@@ -156,7 +156,7 @@ class OperatorsComponent(pulumi.ComponentResource):
         self.releases["traefik"] = release(
             "traefik", "traefik", ns.ingress, traefik_values(settings), self.releases["kube-prometheus-stack"]
         )
-        if settings.app.secrets_delivery == "csi":
+        if settings.app.csi:
             # The Secrets Store CSI driver and the Vault CSI provider (the `vault` chart, provider only), in
             # kube-system (components/secrets_csi.py says why); the app mounts its secrets through them.
             driver = chart_release(

@@ -9,7 +9,7 @@ import pulumi
 from components.kube.apply import apply_objects
 from components.layers.infra import InfraComponent
 from components.rendering.layers import LAYERS, render
-from components.settings.config import Settings
+from components.settings.model import Settings
 
 LEAF_ISSUER = "issuer-leaf"
 ROOT_CA_SECRET = "root-ca"

@@ -20,8 +20,7 @@ from components.rendering.renderer import MANIFESTS_DIR, render_layer
 from components.rendering.vault_variables import vault_variables
 from components.settings import kind_network as cluster_contract
 from components.settings import names as contract
-from components.settings import placement
-from components.settings.config import Settings
+from components.settings.model import Settings
 from components.settings.versions import IMAGES
 
 
@@ -48,22 +47,22 @@ LAYERS: tuple[Layer, ...] = (
     Layer("pki", bootstrap=True),
     # Vault's certificates (VaultComponent; in the second cluster with vault.kubeContext, none with an existing
     # Vault), then what its operators need (ServiceAccounts, CA, TokenReview): vault-operators when Vault runs
-    # in this cluster, vault-operators-external otherwise (components/vault/placement.py).
-    Layer("vault", depends_on=("pki",), bootstrap=True, enabled=lambda s: not s.vault.external),
-    Layer("vault-operators", depends_on=("vault",), bootstrap=True, enabled=placement.vault_in_app_cluster),
-    Layer("vault-operators-external", bootstrap=True, enabled=lambda s: not placement.vault_in_app_cluster(s)),
+    # in this cluster, vault-operators-external otherwise (VaultSettings.placement).
+    Layer("vault", depends_on=("pki",), bootstrap=True, enabled=lambda s: s.vault.deployed),
+    Layer("vault-operators", depends_on=("vault",), bootstrap=True, enabled=lambda s: s.vault.in_app_cluster),
+    Layer("vault-operators-external", bootstrap=True, enabled=lambda s: not s.vault.in_app_cluster),
     # The password policy every generated secret uses (vault-config-operator).
     Layer("vault-config"),
     # MinIO tenant + its Vault-generated credentials; absent with an external S3 endpoint.
-    Layer("s3", depends_on=("pki",), enabled=lambda s: s.s3.backend == "minio"),
+    Layer("s3", depends_on=("pki",), enabled=lambda s: s.s3.in_cluster),
     # The registry server; absent when registry.mode is external.
-    Layer("registry", depends_on=("pki", "s3"), enabled=lambda s: s.registry.mode == "in-cluster"),
+    Layer("registry", depends_on=("pki", "s3"), enabled=lambda s: s.registry.in_cluster),
     # kubernetes.cluster.create: the registry's second Service at the fixed ClusterIP every kind node's
     # containerd pulls through (components/cluster_contract.py).
     Layer(
         "registry-mirror",
         depends_on=("registry",),
-        enabled=lambda s: s.kubernetes.cluster.create and s.registry.mode == "in-cluster",
+        enabled=lambda s: s.kubernetes.cluster.create and s.registry.in_cluster,
     ),
     # The app's pull Secret from the registry password in Vault: both registry modes.
     Layer("registry-access", depends_on=("registry",)),
@@ -74,45 +73,45 @@ LAYERS: tuple[Layer, ...] = (
     # The app's objects common to both secret-delivery modes, then its Deployment with the mode's secrets:
     # app-vso = VSO-synced Secrets mounted as files; app-csi = the Secrets Store CSI volume (no Secret objects).
     Layer("app", depends_on=("migrations",)),
-    Layer("app-vso", depends_on=("app",), enabled=lambda s: s.app.secrets_delivery == "vso"),
+    Layer("app-vso", depends_on=("app",), enabled=lambda s: not s.app.csi),
     # csi with Vault here: the CSI provider's CA from this cluster's PKI. Vault elsewhere: a Secret Pulumi writes
     # with that Vault's CA (components/vault/trust.py), so no layer.
     Layer(
         "app-csi-vault-ca",
         depends_on=("pki",),
-        enabled=lambda s: s.app.secrets_delivery == "csi" and placement.vault_in_app_cluster(s),
+        enabled=lambda s: s.app.csi and s.vault.in_app_cluster,
     ),
-    Layer("app-csi", depends_on=("app", "app-csi-vault-ca"), enabled=lambda s: s.app.secrets_delivery == "csi"),
+    Layer("app-csi", depends_on=("app", "app-csi-vault-ca"), enabled=lambda s: s.app.csi),
     Layer("ingress", depends_on=("pki",)),
     # Last: default-deny everywhere once every component (and its allow rules) exists.
     Layer("network-policies"),
     # Policies of namespaces and workloads that exist only with some config: Flux applies whole directories,
     # so each condition is a directory of its own (never a policy for a namespace that is not there).
-    Layer("network-policies-vault", depends_on=("network-policies",), enabled=placement.vault_in_app_cluster),
+    Layer("network-policies-vault", depends_on=("network-policies",), enabled=lambda s: s.vault.in_app_cluster),
     Layer(
         "network-policies-vault-external",
         depends_on=("network-policies",),
-        enabled=lambda s: not placement.vault_in_app_cluster(s),
+        enabled=lambda s: not s.vault.in_app_cluster,
     ),
     # app.secretsDelivery: csi with Vault here: Vault admits the CSI provider's pods (kube-system) on 8200.
     Layer(
         "network-policies-vault-csi",
         depends_on=("network-policies-vault",),
-        enabled=lambda s: placement.vault_in_app_cluster(s) and s.app.secrets_delivery == "csi",
+        enabled=lambda s: s.vault.in_app_cluster and s.app.csi,
     ),
-    Layer("network-policies-minio", depends_on=("network-policies",), enabled=lambda s: s.s3.backend == "minio"),
+    Layer("network-policies-minio", depends_on=("network-policies",), enabled=lambda s: s.s3.in_cluster),
     Layer(
-        "network-policies-registry", depends_on=("network-policies",), enabled=lambda s: s.registry.mode == "in-cluster"
+        "network-policies-registry", depends_on=("network-policies",), enabled=lambda s: s.registry.in_cluster
     ),
     Layer(
         "network-policies-registry-minio",
         depends_on=("network-policies-registry",),
-        enabled=lambda s: s.registry.mode == "in-cluster" and s.s3.backend == "minio",
+        enabled=lambda s: s.registry.in_cluster and s.s3.in_cluster,
     ),
     Layer(
         "network-policies-registry-s3",
         depends_on=("network-policies-registry",),
-        enabled=lambda s: s.registry.mode == "in-cluster" and s.s3.backend == "external",
+        enabled=lambda s: s.registry.in_cluster and not s.s3.in_cluster,
     ),
 )
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import pulumi
 
 from components.settings import names as contract
-from components.settings.config import Settings
+from components.settings.model import Settings
 
 MINIO_ROOT_SECRET = "minio-root"
 MINIO_ROOT_USER = "minio-root"
@@ -46,7 +46,7 @@ def kv_entries(settings: Settings) -> dict[str, pulumi.Output[dict[str, str]]]:
     """
     entries: dict[str, pulumi.Output[dict[str, str]]] = {}
     s3 = settings.s3
-    if s3.backend == "external":
+    if not s3.in_cluster:
         if s3.access_key_id is None or s3.secret_access_key is None:  # load_settings() already refuses this
             raise ValueError("external S3 backend without credentials")
         entries[kv_path(settings, S3_REGISTRY_SECRET)] = pulumi.Output.secret(
@@ -55,7 +55,7 @@ def kv_entries(settings: Settings) -> dict[str, pulumi.Output[dict[str, str]]]:
             )
         )
     registry = settings.registry
-    if registry.mode == "external":
+    if not registry.in_cluster:
         if registry.password is None:  # load_settings() already refuses this
             raise ValueError("external registry without a password")
         entries[kv_path(settings, REGISTRY_PASSWORD_SECRET)] = pulumi.Output.secret(
@@ -67,7 +67,7 @@ def kv_entries(settings: Settings) -> dict[str, pulumi.Output[dict[str, str]]]:
 def variables(settings: Settings) -> dict[str, str]:
     """The `${var}`s the s3, registry and registry-access manifests use (merged into `layers.variables`)."""
     s3 = settings.s3
-    endpoint = s3.endpoint if s3.backend == "external" else f"https://minio.{settings.namespaces.storage}.svc"
+    endpoint = s3.endpoint if not s3.in_cluster else f"https://minio.{settings.namespaces.storage}.svc"
     return {
         "s3_backend": s3.backend,
         "s3_endpoint": endpoint,

@@ -12,7 +12,7 @@ from components.charts.vault import dns_names_variable, service_account, tls_sec
 from components.charts.vault_operators import operator_ca_secret
 from components.settings import names as contract
 from components.settings import placement
-from components.settings.config import Settings
+from components.settings.model import Settings
 
 
 def vault_variables(settings: Settings) -> dict[str, str]:

@@ -6,7 +6,7 @@ them through `components.rendering.layers.variables()`, so a renamed mount chang
 
 from __future__ import annotations
 
-from components.settings.config import Settings
+from components.settings.model import Settings
 
 KV_V2_MOUNT = "kv2"
 KV_V1_MOUNT = "kv"

@@ -1,6 +1,6 @@
 """Where Vault runs, and what follows from it for the application cluster.
 
-Three placements (validated in components/config.py):
+Three placements (`VaultSettings.placement`, decided in components/settings/load_vault.py):
   same cluster  (default)            Vault, its certificates and its TokenReview binding live next to the app
   second cluster (vault.kubeContext) Vault + cert-manager + the PKI layer in that cluster; the app cluster
                                      reaches it at vault.advertiseAddress and trusts that cluster's CA
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from components.settings import names as contract
-from components.settings.config import Settings
+from components.settings.model import Settings
 
 # Kubernetes auth in the cluster Vault runs in: Vault reads that cluster's CA and its own ServiceAccount
 # token from its pod, so no long-lived reviewer JWT is stored in Vault.
@@ -26,11 +26,6 @@ IN_CLUSTER_API = "https://kubernetes.default.svc:443"
 # (manifests/vault-token-reviewer/; the token Secret also carries the app cluster's API CA as `ca.crt`).
 TOKEN_REVIEWER_SERVICE_ACCOUNT = "vault-token-reviewer"
 TOKEN_REVIEWER_SECRET = "vault-token-reviewer"
-
-
-def vault_in_app_cluster(settings: Settings) -> bool:
-    """Vault runs in the application cluster (neither a second cluster nor an existing Vault)."""
-    return not (settings.vault.external or settings.vault.separate_cluster)
 
 
 def client_port(settings: Settings) -> int:
@@ -88,7 +83,7 @@ class KubernetesAuthInputs:
 
 def kubernetes_auth_inputs(settings: Settings) -> KubernetesAuthInputs:
     """Kubernetes auth config per placement (the reviewer token and CA are read by VaultComponent)."""
-    if vault_in_app_cluster(settings):
+    if settings.vault.in_app_cluster:
         return KubernetesAuthInputs(IN_CLUSTER_API, use_local_credentials=True, reviewer_secret=None)
     return KubernetesAuthInputs(
         settings.vault.app_api_address,

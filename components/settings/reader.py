@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from enum import StrEnum
+from typing import Any, Protocol, TypeVar
+
+import pulumi
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -18,6 +21,17 @@ GO_DURATION = re.compile(r"^(?=\d)(\d+h)?(\d+m)?(\d+s)?$")
 QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P|m)?$")
 # image references must carry a tag or a digest: `:latest` and bare names are refused below.
 IMAGE_REF = re.compile(r"^[a-z0-9][a-z0-9._/:-]*[a-z0-9](:[A-Za-z0-9_][A-Za-z0-9._-]{0,127}|@sha256:[a-f0-9]{64})$")
+
+
+class ConfigSource(Protocol):
+    """What settings need from `pulumi.Config` (a protocol so tests can pass a dict-backed fake)."""
+
+    def get(self, key: str) -> str | None: ...
+    def get_object(self, key: str) -> Any: ...
+    def get_secret(self, key: str) -> pulumi.Output[str] | None: ...
+
+
+ChoiceT = TypeVar("ChoiceT", bound=StrEnum)
 
 
 class ConfigError(ValueError):
@@ -84,6 +98,11 @@ class Section:
         if pattern is not None and not pattern.match(value):
             raise self.fail(name, f"{value!r} is not {what}", example)
         return value
+
+    def choice(self, name: str, default: ChoiceT) -> ChoiceT:
+        """A member of `default`'s enum, given by its value (the error lists the allowed values)."""
+        kind = type(default)
+        return kind(self.string(name, default.value, choices=[member.value for member in kind]))
 
     def name(self, name: str, default: str) -> str:
         """A Kubernetes object or namespace name (DNS-1123 label, at most 63 characters)."""

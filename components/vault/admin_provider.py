@@ -20,7 +20,7 @@ import pulumi
 import pulumi_vault as vault
 
 from components.rendering import storage_secrets
-from components.settings.config import Settings
+from components.settings.model import Settings
 from components.vault.configuration import VaultConfiguration, policies
 from components.vault.trust import KubernetesAuthConfig
 from components.vault_runtime import tunnel

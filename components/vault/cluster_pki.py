@@ -15,7 +15,7 @@ from components.kube.helm import chart_release
 from components.layers.infra import InfraComponent
 from components.layers.operators import cert_manager_values
 from components.rendering.layers import layer_named, render
-from components.settings.config import Settings
+from components.settings.model import Settings
 
 PREFIX = "vault-cluster"
 

@@ -16,7 +16,7 @@ import pulumi_vault as vault
 
 from components.charts import vault_operators as operator_values
 from components.settings import names as contract
-from components.settings.config import Settings
+from components.settings.model import Settings
 from components.vault.policies import app_csi_policy_hcl, operator_policies
 from components.vault.trust import KubernetesAuthConfig
 
@@ -55,7 +55,7 @@ def roles(settings: Settings) -> list[Role]:
         *(
             # csi mode: the app's own ServiceAccount logs in (the CSI provider uses the pod's identity).
             [Role(settings.app.name, (settings.app.name,), (ns.app,), contract.APP_CSI_POLICY)]
-            if settings.app.secrets_delivery == "csi"
+            if settings.app.csi
             else []
         ),
     ]
@@ -64,7 +64,7 @@ def roles(settings: Settings) -> list[Role]:
 def policies(settings: Settings) -> dict[str, str]:
     """Every ACL policy Pulumi manages, by name (the roles above refer to them)."""
     managed = operator_policies(settings)
-    if settings.app.secrets_delivery == "csi":
+    if settings.app.csi:
         managed[contract.APP_CSI_POLICY] = app_csi_policy_hcl(settings)
     return managed
 

@@ -22,7 +22,7 @@ of the app's KV folder; there is no `*` glob, no `sudo`, no `sys/mounts`, no `li
 from __future__ import annotations
 
 from components.settings import names as contract
-from components.settings.config import Settings
+from components.settings.model import Settings
 from components.vault_runtime.admin_policy import render_hcl
 
 CRUD = ("create", "read", "update", "delete")

@@ -18,7 +18,7 @@ import pulumi_kubernetes as k8s
 from components.kube.read import decoded, read_secret_after
 from components.layers.local_cluster import state_directory
 from components.rendering import storage_secrets
-from components.settings.config import Settings
+from components.settings.model import Settings
 from components.settings.names import VAULT_PORT
 from components.vault import trust
 from components.vault.admin_provider import admin_provider, configuration

@@ -7,7 +7,7 @@ Order inside the component (every step waits for the previous one):
   4. manifests/vault-operators/  operator ServiceAccounts, CA Secrets, Vault's TokenReview binding
   5. Helm releases               Vault Secrets Operator, vault-config-operator (operator_values.py)
 
-Vault outside this cluster (components/vault/placement.py): with `vault.kubeContext` steps 1-3 run in the
+Vault outside this cluster (VaultSettings.placement): with `vault.kubeContext` steps 1-3 run in the
 second cluster, after its own cert-manager and PKI (cluster_pki.py); with `vault.externalAddress` they do
 not run at all, and step 3 is only the pulumi-vault configuration, logged in with the AppRole that Vault's
 operator created (`vaultExternalRoleId`/`vaultExternalSecretId`; without them, nothing: configure_external()).
@@ -31,8 +31,7 @@ from components.kube.helm import chart_release
 from components.layers.infra import InfraComponent
 from components.rendering.layers import layer_named, render
 from components.settings import names as contract
-from components.settings import placement
-from components.settings.config import Settings
+from components.settings.model import Settings
 from components.vault import trust
 from components.vault.admin_provider import admin_provider, configuration
 from components.vault.cluster_pki import VaultClusterPkiComponent
@@ -83,7 +82,7 @@ class VaultComponent(pulumi.ComponentResource):
         self.pods = settings.vault.pods
         self.ca_secret = SecretRef(ns.vault, tls_secret(settings))
         self.release = None
-        in_app_cluster = placement.vault_in_app_cluster(settings)
+        in_app_cluster = settings.vault.in_app_cluster
         operator_namespaces = [
             infra.namespaces[n] for n in (ns.app, ns.vault_secrets_operator, ns.vault_config_operator)
         ]
@@ -208,7 +207,8 @@ class VaultComponent(pulumi.ComponentResource):
                 "vault.externalAddress without vaultExternalRoleId/vaultExternalSecretId: the program does not "
                 "configure that Vault. Its operator creates the mounts, Kubernetes auth, roles and policies by hand "
                 '(README "Where Vault runs"), or an AppRole with the policy '
-                "`python -m components.vault_runtime.admin_policy` prints, whose role id and secret id go to `pulumi config set --secret`.",
+                "`python -m components.vault_runtime.admin_policy` prints, whose role id and secret id go to "
+                "`pulumi config set --secret`.",
                 resource=self,
             )
             return []

@@ -29,7 +29,7 @@ from components.charts.vault_operators import operator_ca_secret
 from components.kube.read import decoded, read_secret_after
 from components.layers.infra import InfraComponent
 from components.settings import placement
-from components.settings.config import Settings
+from components.settings.model import Settings
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def ca_secret_namespaces(settings: Settings) -> list[str]:
     and, in csi mode, the Vault CSI provider's (a VaultConnection's `caCertSecretRef` and a pod volume only read
     Secrets of their own namespace)."""
     ns = settings.namespaces
-    csi = [secrets_csi.NAMESPACE] if settings.app.secrets_delivery == "csi" else []
+    csi = [secrets_csi.NAMESPACE] if settings.app.csi else []
     return [ns.vault_secrets_operator, ns.vault_config_operator, *csi]
 
 

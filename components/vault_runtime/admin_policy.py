@@ -133,7 +133,7 @@ def assert_least_privilege(hcl: str) -> None:
 
 
 class _StackFile:
-    """The config of `Pulumi.<stack>.yaml` as a `components.settings.config.ConfigSource`, without a Pulumi engine.
+    """The config of `Pulumi.<stack>.yaml` as a `components.settings.reader.ConfigSource`, without a Pulumi engine.
 
     Secrets are only known to be set (their ciphertext is never decrypted): the policy needs none of them.
     """
@@ -165,7 +165,8 @@ def main(argv: list[str] | None = None) -> str:
 
     import yaml
 
-    from components.settings.config import PROJECT, load_settings
+    from components.settings.load import load_settings
+    from components.settings.model import PROJECT
     from components.vault.runtime import admin_policy
 
     args = sys.argv[1:] if argv is None else argv

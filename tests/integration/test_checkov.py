@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from components.rendering import layers
-from components.settings.config import load_settings
+from components.settings.load import load_settings
 from tests.harness.checkov import Finding, compare, layer_objects, load_allowlist, run_checkov
 from tests.harness.program import ProgramRun
 from tests.unit.test_config import FakeConfig

@@ -374,7 +374,7 @@ def _denied(call) -> None:
 
 @pytest.fixture(scope="module")
 def settings():
-    from components.settings.config import load_settings
+    from components.settings.load import load_settings
     from tests.harness.program import stack_config
     from tests.unit.test_database_layers import _Source
 

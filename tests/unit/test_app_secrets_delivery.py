@@ -21,7 +21,7 @@ import yaml
 from components.charts import secrets_csi
 from components.rendering import layers
 from components.settings import names as contract
-from components.settings.config import load_settings
+from components.settings.load import load_settings
 from components.vault import policies
 from tests.harness import vso_template
 from tests.harness.schemas import validate_object

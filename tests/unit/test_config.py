@@ -7,7 +7,8 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.settings.config import ConfigError, load_settings
+from components.settings.load import load_settings
+from components.settings.reader import ConfigError
 from tests.harness.program import run_stack
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from components.rendering import layers
 from components.settings import names as contract
-from components.settings.config import load_settings
+from components.settings.load import load_settings
 from components.vault import policies
 from tests.harness.program import stack_config
 from tests.harness.schemas import validate_object

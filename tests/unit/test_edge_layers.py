@@ -10,7 +10,7 @@ import yaml
 from components.layers.infra import app_cluster_namespaces
 from components.rendering import layers, storage_secrets
 from components.settings import names as contract
-from components.settings.config import load_settings
+from components.settings.load import load_settings
 from tests.harness.checkov import layer_objects
 from tests.harness.program import ProgramRun, run_stack, stack_config
 from tests.unit.test_config import FakeConfig

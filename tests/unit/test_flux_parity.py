@@ -115,7 +115,7 @@ def pair() -> tuple[ProgramRun, ProgramRun]:
 
 def non_bootstrap_names(run: ProgramRun) -> list[str]:
     """The non-bootstrap layer names, in order, for the settings the run used."""
-    from components.settings.config import load_settings
+    from components.settings.load import load_settings
     from tests.unit.test_config import FakeConfig
 
     config = stack_config("remote")

@@ -18,7 +18,7 @@ from components.layers.local_cluster import (
     registry_hosts_toml,
 )
 from components.settings import kind_network as cluster_contract
-from components.settings.config import load_settings
+from components.settings.load import load_settings
 from components.settings.versions import IMAGES
 from tests.harness.program import PlatformMocks, ProgramRun, run_stack
 from tests.unit.test_config import FakeConfig

@@ -15,7 +15,7 @@ from components.charts.edge import traefik_values
 from components.layers.local_cluster import kind_cluster_config, registry_hosts_toml
 from components.rendering import layers
 from components.settings import kind_network as cluster_contract
-from components.settings.config import load_settings
+from components.settings.load import load_settings
 from tests.harness.helm_values import HELM_RELEASE, check_values
 from tests.harness.program import run_stack
 from tests.harness.schemas import validate_object

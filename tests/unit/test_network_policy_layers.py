@@ -10,7 +10,7 @@ import pytest
 from components.charts import secrets_csi
 from components.rendering import layers
 from components.settings import kind_network as cluster_contract
-from components.settings.config import load_settings
+from components.settings.load import load_settings
 from tests.harness.network_policy import Host, Pod, admits, selects
 from tests.harness.program import run_stack
 from tests.unit.test_config import FakeConfig

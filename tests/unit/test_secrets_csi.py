@@ -6,7 +6,7 @@ import yaml
 
 from components.rendering.layers import LAYERS, active_layers, render
 from components.settings import names as contract
-from components.settings.config import load_settings
+from components.settings.load import load_settings
 from tests.harness.schemas import validate_object
 from tests.unit.test_config import FakeConfig
 

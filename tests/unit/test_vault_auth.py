@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 from components.settings import names as contract
-from components.settings.config import load_settings
+from components.settings.load import load_settings
 from components.vault import policies
 from components.vault.configuration import roles
 from tests.harness.program import ProgramRun, run_stack

@@ -13,7 +13,9 @@ from components.charts.vault import HEALTH_PATH, server_dns_names, vault_values
 from components.charts.vault_operators import config_operator_values, secrets_operator_values
 from components.rendering.layers import layer_named, render
 from components.settings import names as contract
-from components.settings.config import ConfigError, Settings, load_settings
+from components.settings.load import load_settings
+from components.settings.model import Settings
+from components.settings.reader import ConfigError
 from components.settings.versions import IMAGES
 from tests.harness.dependencies import waits_for
 from tests.harness.hcl import parse

@@ -14,7 +14,7 @@ from components.layers.infra import app_cluster_namespaces
 from components.rendering import layers
 from components.settings import names as contract
 from components.settings import placement
-from components.settings.config import load_settings
+from components.settings.load import load_settings
 from tests.harness.dependencies import waits_for
 from tests.harness.k8s_objects import objects_of
 from tests.harness.program import PlatformMocks, ProgramRun, Registration, run_stack
@@ -159,7 +159,7 @@ def test_external_vault_ca_reaches_its_clients(external: ProgramRun):
 
 
 def test_vault_address_helper():
-    from components.settings.config import load_settings
+    from components.settings.load import load_settings
     from tests.unit.test_config import FakeConfig
 
     assert contract.vault_address(load_settings(FakeConfig(EXTERNAL_CONFIG), "local")) == EXTERNAL

@@ -11,7 +11,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.settings.config import load_settings
+from components.settings.load import load_settings
 from components.vault.runtime import admin_policy
 from components.vault_runtime import admin_policy as admin_policy_module
 from tests.harness.dependencies import waits_for

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from components.settings.config import load_settings
+from components.settings.load import load_settings
 from components.vault.runtime import admin_policy, kube_target
 from components.vault_runtime import tunnel
 from components.vault_runtime.admin_policy import assert_least_privilege

@@ -1,0 +1,153 @@
+"""Read and validate the keys of the services the platform uses: `platform:s3`, `platform:registry`,
+`platform:flux` (each with its secret keys, which stay Pulumi secrets)."""
+
+from __future__ import annotations
+
+import re
+
+from components.settings.model import (
+    PROJECT,
+    FluxSettings,
+    RegistryMode,
+    RegistrySettings,
+    S3Backend,
+    S3Settings,
+    StackMode,
+)
+from components.settings.reader import ConfigError, ConfigSource, Section
+
+GIT_HTTPS_URL = re.compile(r"^https://[^\s/@]+(/[^\s]*)?$")
+GIT_SSH_URL = re.compile(r"^ssh://[^\s@/]+@[^\s/]+(:\d+)?/[^\s]+$")
+SCP_LIKE_URL = re.compile(r"^[^\s@/]+@[^\s:/]+:[^\s]+$")
+
+
+def _key(name: str) -> str:
+    return f"{PROJECT}:{name}"
+
+
+def load_s3(section: Section, mode: StackMode, source: ConfigSource) -> S3Settings:
+    backend = section.choice("backend", S3Backend.MINIO if mode is StackMode.LOCAL else S3Backend.EXTERNAL)
+    settings = S3Settings(
+        backend=backend,
+        endpoint=section.string(
+            "endpoint",
+            "",
+            pattern=re.compile(r"^https://\S+$"),
+            what="an https:// URL",
+            example="https://s3.example",
+        ),
+        region=section.string("region", "us-east-1"),
+        bucket=section.string(
+            "bucket",
+            "oci-registry",
+            pattern=re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"),
+            what="an S3 bucket name",
+            example="oci-registry",
+        ),
+        minio_storage_size=section.quantity("minioStorageSize", "5Gi"),
+        access_key_id=source.get_secret("s3AccessKeyId"),
+        secret_access_key=source.get_secret("s3SecretAccessKey"),
+    )
+    if not settings.in_cluster:
+        if not settings.endpoint:
+            raise section.fail("endpoint", "an external S3 backend needs its endpoint", "https://s3.example")
+        for key, value in (
+            ("s3AccessKeyId", settings.access_key_id),
+            ("s3SecretAccessKey", settings.secret_access_key),
+        ):
+            if value is None:
+                raise ConfigError(
+                    f"{_key(key)}: the external S3 backend needs credentials. "
+                    f"Fix: pulumi config set --secret {key} <value>"
+                )
+    section.finish()
+    return settings
+
+
+def load_registry(section: Section, source: ConfigSource) -> RegistrySettings:
+    mode = section.choice("mode", RegistryMode.IN_CLUSTER)
+    settings = RegistrySettings(
+        mode=mode,
+        host=section.hostname("host", "registry.local")
+        if section.has("host") or mode is RegistryMode.IN_CLUSTER
+        else "",
+        username=section.string("username", "registry"),
+        password=source.get_secret("registryPassword"),
+    )
+    if not settings.in_cluster:
+        if not settings.host:
+            raise section.fail("host", "an external registry needs its host", "registry.example.com")
+        if settings.password is None:
+            raise ConfigError(
+                f"{_key('registryPassword')}: the external registry needs a password or token. "
+                "Fix: pulumi config set --secret registryPassword <value>"
+            )
+    section.finish()
+    return settings
+
+
+def load_flux(section: Section, mode: StackMode, source: ConfigSource) -> FluxSettings:
+    git_url = _git_url(section, mode)
+    refs = {name: section.string(name, "") for name in ("branch", "tag", "semver")}
+    chosen = [name for name, value in refs.items() if value]
+    if len(chosen) > 1:
+        raise section.fail(chosen[1], f"set only one of branch, tag, semver (got {', '.join(chosen)})", '""')
+    settings = FluxSettings(
+        git_url=git_url,
+        branch=refs["branch"] or ("" if chosen else "main"),
+        tag=refs["tag"],
+        semver=refs["semver"],
+        interval=section.duration("interval", "5m"),
+        path=section.string("path", "manifests", pattern=re.compile(r"^[A-Za-z0-9._/-]+$"), what="a repository path")
+        .strip("/")
+        .removeprefix("./"),
+        private=section.boolean("private", False),
+        known_hosts=section.string("knownHosts", ""),
+        ca_cert=section.string("caCert", ""),
+        git_username=section.string("gitUsername", "git"),
+        git_token=source.get_secret("fluxGitToken"),
+        git_ssh_key=source.get_secret("fluxGitSshKey"),
+    )
+    _check_credentials(section, settings)
+    section.finish()
+    return settings
+
+
+def _git_url(section: Section, mode: StackMode) -> str:
+    git_url = section.string("gitUrl", "")
+    if git_url and SCP_LIKE_URL.match(git_url):
+        raise section.fail(
+            "gitUrl",
+            f"{git_url!r} is scp-like; Flux needs ssh://user@host/path",
+            "ssh://git@github.com/org/repo",
+        )
+    if git_url and not (GIT_HTTPS_URL.match(git_url) or GIT_SSH_URL.match(git_url)):
+        raise section.fail("gitUrl", f"{git_url!r} is not an https:// or ssh:// Git URL", "https://github.com/org/repo")
+    if mode is StackMode.REMOTE and not git_url:
+        raise section.fail(
+            "gitUrl",
+            "the remote stack hands the application layers to Flux and needs the Git URL",
+            "https://github.com/org/repo",
+        )
+    return git_url
+
+
+def _check_credentials(section: Section, settings: FluxSettings) -> None:
+    """An SSH URL needs a deploy key and known_hosts; a private HTTPS repository a token."""
+    if settings.is_ssh:
+        if settings.git_ssh_key is None:
+            raise ConfigError(
+                f"{_key('fluxGitSshKey')}: {section.path('gitUrl')} is an SSH URL and needs a deploy key. "
+                "Fix: pulumi config set --secret fluxGitSshKey < deploy_key"
+            )
+        if not settings.known_hosts:
+            raise section.fail(
+                "knownHosts",
+                "an SSH URL needs the host's key (ssh-keyscan <host>)",
+                '"$(ssh-keyscan github.com)"',
+            )
+    elif settings.private and settings.git_token is None:
+        raise ConfigError(
+            f"{_key('fluxGitToken')}: {section.path('private')} is true but no token is set. "
+            "Fix: pulumi config set --secret fluxGitToken <token with read access>"
+        )

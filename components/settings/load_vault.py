@@ -1,0 +1,185 @@
+"""Read and validate `platform:vault` (and the Vault secrets) into `VaultSettings`.
+
+Where Vault runs is decided here, once: `vault.kubeContext` means a second cluster, `vault.externalAddress`
+an existing Vault, neither the application cluster. Every other module reads `VaultSettings.placement`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pulumi
+
+from components.settings.model import PROJECT, AntiAffinity, StackMode, VaultPlacement, VaultSettings
+from components.settings.reader import ConfigError, Section
+
+VAULT_URL = re.compile(r"^https://[^\s/:]+(:\d{1,5})?/?$")
+VAULT_URL_WHAT = "an https:// Vault address (scheme, host, optional port; TLS is mandatory)"
+VAULT_URL_EXAMPLE = "https://vault.example.com:8200"
+APP_API_EXAMPLE = "https://api.app-cluster.example.com:6443"
+
+
+@dataclass(frozen=True)
+class VaultSecrets:
+    """The Vault-related secret config keys (each a Pulumi secret, None when unset)."""
+
+    unseal_keys: pulumi.Output[str] | None = None  # vaultUnsealKeys
+    root_token: pulumi.Output[str] | None = None  # vaultRootToken
+    external_role_id: pulumi.Output[str] | None = None  # vaultExternalRoleId
+    external_secret_id: pulumi.Output[str] | None = None  # vaultExternalSecretId
+
+
+def _key(name: str) -> str:
+    return f"{PROJECT}:{name}"
+
+
+def load_vault(section: Section, mode: StackMode, secrets: VaultSecrets) -> VaultSettings:
+    replicas = _replicas(section)
+    shares, threshold, pgp_keys = _key_shares(section, mode, secrets)
+    external_address = _url(section, "externalAddress", VAULT_URL_WHAT, VAULT_URL_EXAMPLE)
+    kube_context = section.string("kubeContext", "")
+    settings = VaultSettings(
+        release_name=section.name("releaseName", "vault"),
+        replicas=replicas,
+        anti_affinity=section.choice("antiAffinity", AntiAffinity.REQUIRED),
+        key_shares=shares,
+        key_threshold=threshold,
+        pgp_keys=pgp_keys,
+        root_token_pgp_key=section.string("rootTokenPgpKey", ""),
+        storage_size=section.quantity("storageSize", "10Gi"),
+        audit_storage_size=section.quantity("auditStorageSize", "10Gi"),
+        operator_role=section.name("operatorRole", "vault-operator"),
+        operator_service_account=section.name("operatorServiceAccount", "vault-operator-sa"),
+        local_port=section.integer("localPort", 18200, minimum=1024, maximum=65535),
+        placement=_placement(section, kube_context, external_address),
+        kube_context=kube_context,
+        advertise_address=_url(section, "advertiseAddress", VAULT_URL_WHAT, VAULT_URL_EXAMPLE),
+        external_address=external_address,
+        external_ca_cert=section.string("externalCaCert", ""),
+        app_api_address=_url(section, "appApiAddress", "an https:// Kubernetes API address", APP_API_EXAMPLE),
+        unseal_keys=secrets.unseal_keys,
+        root_token=secrets.root_token,
+        external_role_id=secrets.external_role_id,
+        external_secret_id=secrets.external_secret_id,
+    )
+    _check_placement(section, settings)
+    _check_external_approle(section, settings)
+    section.finish()
+    return settings
+
+
+def _url(section: Section, name: str, what: str, example: str) -> str:
+    return section.string(name, "", pattern=VAULT_URL, what=what, example=example).rstrip("/")
+
+
+def _replicas(section: Section) -> int:
+    replicas = section.integer("replicas", 3, minimum=1, maximum=7)
+    if replicas % 2 == 0:
+        raise section.fail(
+            "replicas",
+            f"{replicas} Raft voters tolerate no more failures than {replicas - 1} and 2 have no quorum "
+            "after one loss; use 1 (standalone) or an odd number (3, 5, 7)",
+            "3",
+        )
+    return replicas
+
+
+def _key_shares(section: Section, mode: StackMode, secrets: VaultSecrets) -> tuple[int, int, tuple[str, ...]]:
+    default_shares, default_threshold = (3, 2) if mode is StackMode.LOCAL else (5, 3)
+    shares = section.integer("keyShares", default_shares, minimum=1, maximum=10)
+    threshold = section.integer("keyThreshold", min(default_threshold, shares), minimum=1, maximum=10)
+    if threshold > shares:
+        raise section.fail("keyThreshold", f"threshold {threshold} is greater than keyShares {shares}", str(shares))
+    if shares > 1 and threshold == 1:
+        raise section.fail("keyThreshold", "a threshold of 1 lets any single share holder unseal", "2")
+    pgp_keys = section.string_list("pgpKeys")
+    if pgp_keys and len(pgp_keys) != shares:
+        raise section.fail(
+            "pgpKeys",
+            f"{len(pgp_keys)} PGP keys for {shares} shares; give exactly one per share",
+            "'[...]' --json",
+        )
+    if pgp_keys and secrets.unseal_keys is None:
+        raise ConfigError(
+            f"{_key('vaultUnsealKeys')}: with {section.path('pgpKeys')} the shares are encrypted, so the program "
+            "needs the decrypted shares to unseal. Fix: pulumi config set --secret vaultUnsealKeys "
+            "'[\"<share>\", ...]' (at least keyThreshold shares), or remove vault.pgpKeys"
+        )
+    return shares, threshold, pgp_keys
+
+
+def _placement(section: Section, kube_context: str, external_address: str) -> VaultPlacement:
+    if kube_context and external_address:
+        raise section.fail(
+            "externalAddress",
+            "set either kubeContext (deploy Vault to a second cluster) or externalAddress (use an existing "
+            "Vault, deploy none), not both",
+            '""',
+        )
+    if external_address:
+        return VaultPlacement.EXTERNAL
+    if kube_context:
+        return VaultPlacement.SECOND_CLUSTER
+    return VaultPlacement.SAME_CLUSTER
+
+
+def _check_placement(section: Section, settings: VaultSettings) -> None:
+    """The addresses and CA each placement needs, and none it does not use."""
+    if settings.external and "-----BEGIN CERTIFICATE-----" not in settings.external_ca_cert:
+        raise section.fail(
+            "externalCaCert",
+            "an external Vault needs the PEM CA certificate that signed its TLS certificate "
+            "(the operators and the database engine verify it)",
+            '"$(cat vault-ca.pem)"',
+        )
+    if settings.separate_cluster and not settings.advertise_address:
+        raise section.fail(
+            "advertiseAddress",
+            "with kubeContext Vault runs in another cluster; give the https address the application cluster "
+            "reaches it at (a LoadBalancer or ingress name its server certificate covers)",
+            VAULT_URL_EXAMPLE,
+        )
+    if settings.advertise_address and not settings.separate_cluster:
+        raise section.fail("advertiseAddress", "only used with kubeContext (Vault in a second cluster)", '""')
+    if settings.external_ca_cert and not settings.external:
+        raise section.fail("externalAddress", "externalCaCert is set but no external Vault address", '""')
+    if settings.separate_cluster and not settings.app_api_address:
+        raise section.fail(
+            "appApiAddress",
+            "with kubeContext, Vault's Kubernetes auth reviews the operators' tokens at this cluster's API server; "
+            "give its https address as reachable from the Vault cluster",
+            APP_API_EXAMPLE,
+        )
+    if settings.app_api_address and settings.in_app_cluster:
+        raise section.fail("appApiAddress", "only used when Vault runs outside this cluster", '""')
+
+
+def _check_external_approle(section: Section, settings: VaultSettings) -> None:
+    """vaultExternalRoleId / vaultExternalSecretId: both or neither, only with an existing Vault, and then
+    Kubernetes auth needs the address Vault reviews this cluster's tokens at."""
+    role_id, secret_id = settings.external_role_id, settings.external_secret_id
+    if role_id is None and secret_id is None:
+        return
+    if not settings.external:
+        given = "vaultExternalRoleId" if role_id is not None else "vaultExternalSecretId"
+        raise ConfigError(
+            f"{_key(given)}: AppRole credentials are only used with {section.path('externalAddress')} (an existing "
+            "Vault the program configures). Fix: pulumi config rm vaultExternalRoleId; "
+            "pulumi config rm vaultExternalSecretId"
+        )
+    missing = "vaultExternalSecretId" if secret_id is None else "vaultExternalRoleId" if role_id is None else ""
+    if missing:
+        other = "vaultExternalRoleId" if missing == "vaultExternalSecretId" else "vaultExternalSecretId"
+        raise ConfigError(
+            f"{_key(missing)}: {other} is set, so the program logs in to the existing Vault with an AppRole and "
+            f"needs both. Fix: pulumi config set --secret {missing} <value from the Vault operator>, "
+            f"or pulumi config rm {other}"
+        )
+    if not settings.app_api_address:
+        raise section.fail(
+            "appApiAddress",
+            "with vaultExternalRoleId the program configures the existing Vault's Kubernetes auth, which reviews "
+            "the operators' tokens at this cluster's API server; give its https address as reachable from Vault",
+            APP_API_EXAMPLE,
+        )
