@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.settings import names as contract
+from components.settings import placement
 from components.settings.model import Settings
 
 
@@ -24,7 +24,7 @@ def deploy(settings: Settings) -> dict[str, Any]:
         },
         # Where things are: what clients in the cluster dial, and how to reach Vault from this machine.
         "vault": {
-            "address": contract.vault_address(settings),
+            "address": placement.vault_address(settings),
             # The program's own port-forward (vault.localPort) while `pulumi up` runs.
             "localAddress": f"https://127.0.0.1:{settings.vault.local_port}",
         },

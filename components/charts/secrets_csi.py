@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from components.charts.vault_operators import operator_ca_secret
+from components.settings import names
 from components.settings.model import Settings
 
 NAMESPACE = "kube-system"
@@ -61,7 +61,7 @@ def provider_values() -> dict[str, Any]:
     elsewhere: once Pulumi writes it with that Vault's CA, components/vault/trust.py), long before the
     first app pod mounts a volume.
     """
-    ca = operator_ca_secret()
+    ca = names.VAULT_CA_SECRET
     return {
         "server": {"enabled": False},
         "injector": {"enabled": False},

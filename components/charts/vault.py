@@ -17,15 +17,12 @@ these values as plain inputs the tests validate against the chart's schema.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from components.settings import names as contract
-from components.settings import placement
+from components.settings import names, placement
 from components.settings.model import AntiAffinity, Settings
 from components.settings.versions import IMAGES
 
-CLUSTER_DOMAIN = "cluster.local"
 USERCONFIG = "/vault/userconfig"
 TLS_DIR = f"{USERCONFIG}/tls"
 DATA_PATH = "/vault/data"
@@ -36,61 +33,9 @@ HEALTH_PATH = "/v1/sys/health?standbyok=true&sealedcode=204&uninitcode=204"
 LIVENESS_INITIAL_DELAY = 60  # the original's value: Raft replay on a big data dir takes a while
 
 
-def tls_secret(settings: Settings) -> str:
-    """Secret of Vault's server certificate (in the Vault namespace); also holds the root CA `ca.crt`."""
-    return f"{settings.vault.release_name}-server-tls"
-
-
-def service_account(settings: Settings) -> str:
-    """Vault's own ServiceAccount (fixed to the release name, see `fullnameOverride`)."""
-    return settings.vault.release_name
-
-
-def internal_service(settings: Settings) -> str:
-    """The headless service that gives every pod a stable DNS name: `<pod>.<release>-internal`."""
-    return f"{settings.vault.release_name}-internal"
-
-
-def peer_addresses(settings: Settings) -> list[str]:
-    """`leader_api_addr` of every Raft peer, in pod order."""
-    return [f"https://{pod}.{internal_service(settings)}:{contract.VAULT_PORT}" for pod in settings.vault.pods]
-
-
-def server_dns_names(settings: Settings) -> list[str]:
-    """Every DNS name Vault's certificate must cover.
-
-    Each peer by name (what `retry_join` dials) and the wildcard for the headless service, every chart
-    Service in its short, namespaced and fully qualified forms, `localhost`, and the advertised host name
-    when Vault runs in a second cluster.
-    """
-    release, ns = settings.vault.release_name, settings.namespaces.vault
-    internal = internal_service(settings)
-    names = [f"{pod}.{internal}" for pod in settings.vault.pods]
-    names += [f"*.{internal}", f"*.{internal}.{ns}.svc", f"*.{internal}.{ns}.svc.{CLUSTER_DOMAIN}"]
-    services = [release, internal, f"{release}-ui"]
-    if settings.vault.ha:
-        services += [f"{release}-active", f"{release}-standby"]  # the chart creates these only in HA mode
-    for service in services:
-        names += [service, f"{service}.{ns}", f"{service}.{ns}.svc", f"{service}.{ns}.svc.{CLUSTER_DOMAIN}"]
-    names.append("localhost")
-    # Vault in a second cluster: the application cluster dials vault.advertiseAddress.
-    names += placement.extra_dns_names(settings)
-    return names
-
-
-def dns_names_variable(settings: Settings) -> str:
-    """`server_dns_names()` as ONE YAML flow sequence for `dnsNames: ${vault_server_dns_names}`.
-
-    Flux substitution replaces scalars in the YAML text, and the list length follows `vault.replicas`,
-    so the whole list is one variable (JSON is valid YAML flow syntax). Names are built here, in one
-    tested function, instead of being spread over per-index variables.
-    """
-    return json.dumps(server_dns_names(settings))
-
-
 def _listener() -> str:
     return f'''listener "tcp" {{
-  address         = "[::]:{contract.VAULT_PORT}"
+  address         = "[::]:{names.VAULT_PORT}"
   cluster_address = "[::]:8201"
   tls_cert_file   = "{TLS_DIR}/tls.crt"
   tls_key_file    = "{TLS_DIR}/tls.key"
@@ -113,13 +58,13 @@ def _retry_join(address: str) -> str:
 def server_config(settings: Settings) -> str:
     """The Vault server HCL. Avoid the words the chart's start script rewrites with sed (POD_IP, HOST_IP,
     HOSTNAME, API_ADDR, ...): it substitutes them anywhere in this text."""
-    joins = [_retry_join(address) for address in peer_addresses(settings)] if settings.vault.ha else []
+    joins = [_retry_join(address) for address in placement.peer_addresses(settings)] if settings.vault.ha else []
     storage = "\n".join([f'storage "raft" {{\n  path = "{DATA_PATH}"', *joins, "}"])
     standalone = (
         []
         if settings.vault.ha
         # Raft needs a cluster address; in HA the chart sets it per pod, a single node never dials it.
-        else [f'cluster_addr = "https://127.0.0.1:8201"\napi_addr = "https://127.0.0.1:{contract.VAULT_PORT}"']
+        else [f'cluster_addr = "https://127.0.0.1:8201"\napi_addr = "https://127.0.0.1:{names.VAULT_PORT}"']
     )
     parts = [
         "ui = true",
@@ -172,11 +117,11 @@ def _secret_volume(name: str, secret: str, mount_path: str) -> tuple[dict[str, A
 def vault_values(settings: Settings) -> dict[str, Any]:
     """The chart values for this stack's settings."""
     vault = settings.vault
-    tls_volume, tls_mount = _secret_volume("tls", tls_secret(settings), TLS_DIR)
+    tls_volume, tls_mount = _secret_volume("tls", placement.tls_secret(settings), TLS_DIR)
     pg_volume, pg_mount = _secret_volume(
-        "postgres-client", contract.POSTGRES_CLIENT_CERT_SECRET, contract.POSTGRES_CLIENT_CERT_DIR
+        "postgres-client", names.POSTGRES_CLIENT_CERT_SECRET, names.POSTGRES_CLIENT_CERT_DIR
     )
-    probe = {"enabled": True, "path": HEALTH_PATH, "port": contract.VAULT_PORT}
+    probe = {"enabled": True, "path": HEALTH_PATH, "port": names.VAULT_PORT}
     server: dict[str, Any] = {
         "image": _image(),
         # Requests sized for a small production cluster; no CPU limit (throttling stalls Raft heartbeats).
@@ -194,7 +139,11 @@ def vault_values(settings: Settings) -> dict[str, Any]:
         "auditStorage": {"enabled": True, "size": vault.audit_storage_size, "mountPath": AUDIT_PATH},
         # Our own binding in manifests/vault-operators/ instead: visible, reviewed and tested there.
         "authDelegator": {"enabled": False},
-        "serviceAccount": {"create": True, "name": service_account(settings), "serviceDiscovery": {"enabled": True}},
+        "serviceAccount": {
+            "create": True,
+            "name": placement.service_account(settings),
+            "serviceDiscovery": {"enabled": True},
+        },
         "statefulSet": {
             "securityContext": {
                 "pod": {
@@ -235,7 +184,7 @@ def vault_values(settings: Settings) -> dict[str, Any]:
                 # second Vault cluster (vault.kubeContext) is scraped by that cluster's own monitoring.
                 "enabled": settings.vault.in_app_cluster,
                 "tlsConfig": {
-                    "ca": {"secret": {"name": tls_secret(settings), "key": "ca.crt"}},
+                    "ca": {"secret": {"name": placement.tls_secret(settings), "key": "ca.crt"}},
                     "serverName": f"{vault.release_name}.{settings.namespaces.vault}.svc",
                 },
             }

@@ -1,7 +1,7 @@
 """Values for the two Vault operators: Vault Secrets Operator (VSO) and vault-config-operator (VCO).
 
-Both reach Vault at `contract.service_address()` over TLS and trust the platform root CA from a Secret
-`operator_ca_secret()` in their own namespace: a VaultConnection's `caCertSecretRef` (VSO) and a pod
+Both reach Vault at `placement.vault_address()` over TLS and trust the platform root CA from a Secret
+`names.VAULT_CA_SECRET` in their own namespace: a VaultConnection's `caCertSecretRef` (VSO) and a pod
 volume (VCO) can only read Secrets of their own namespace, so manifests/vault-operators/ issues a
 small certificate from `issuer-leaf` in each operator namespace purely for its `ca.crt` (cert-manager
 keeps it current when the CA rotates; no copy job, no extra controller).
@@ -11,15 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.settings import names as contract
+from components.settings import names, placement
 from components.settings.model import Settings
 
 VCO_CA_DIR = "/etc/vault-ca"
-
-
-def operator_ca_secret() -> str:
-    """Secret holding the Vault CA (`ca.crt`) in each operator namespace."""
-    return "vault-ca"
 
 
 def secrets_operator_values(settings: Settings) -> dict[str, Any]:
@@ -35,14 +30,14 @@ def secrets_operator_values(settings: Settings) -> dict[str, Any]:
                     "storageEncryption": {
                         "enabled": True,
                         "vaultConnectionRef": "default",
-                        "keyName": contract.VSO_CACHE_KEY,
-                        "transitMount": contract.TRANSIT_MOUNT,
+                        "keyName": names.VSO_CACHE_KEY,
+                        "transitMount": names.TRANSIT_MOUNT,
                         "method": "kubernetes",
-                        "mount": contract.KUBERNETES_AUTH_PATH,
+                        "mount": names.KUBERNETES_AUTH_PATH,
                         # The controller's own ServiceAccount, bound to the operator role (configuration.py).
                         "kubernetes": {
                             "role": vault.operator_role,
-                            "serviceAccount": contract.VSO_CONTROLLER_SERVICE_ACCOUNT,
+                            "serviceAccount": names.VSO_CONTROLLER_SERVICE_ACCOUNT,
                         },
                     },
                 },
@@ -50,14 +45,14 @@ def secrets_operator_values(settings: Settings) -> dict[str, Any]:
         },
         "defaultVaultConnection": {
             "enabled": True,
-            "address": contract.service_address(settings),
-            "caCertSecret": operator_ca_secret(),
+            "address": placement.vault_address(settings),
+            "caCertSecret": names.VAULT_CA_SECRET,
             "skipTLSVerify": False,
         },
         "defaultAuthMethod": {
             "enabled": True,
             "method": "kubernetes",
-            "mount": contract.KUBERNETES_AUTH_PATH,
+            "mount": names.KUBERNETES_AUTH_PATH,
             # The ServiceAccount lives in the namespace of each Vault*Secret: the app namespace, and MinIO's
             # namespace when MinIO runs (its Tenant credentials come from Vault too).
             "allowedNamespaces": vso_namespaces(settings),
@@ -77,10 +72,10 @@ def config_operator_values(settings: Settings) -> dict[str, Any]:
     """VCO: VAULT_ADDR and VAULT_CACERT (read by the Vault API client it embeds), CA as a volume."""
     return {
         "env": [
-            {"name": "VAULT_ADDR", "value": contract.service_address(settings)},
+            {"name": "VAULT_ADDR", "value": placement.vault_address(settings)},
             {"name": "VAULT_CACERT", "value": f"{VCO_CA_DIR}/ca.crt"},
         ],
-        "volumes": [{"name": "vault-ca", "secret": {"secretName": operator_ca_secret(), "defaultMode": 0o444}}],
+        "volumes": [{"name": "vault-ca", "secret": {"secretName": names.VAULT_CA_SECRET, "defaultMode": 0o444}}],
         "volumeMounts": [{"name": "vault-ca", "mountPath": VCO_CA_DIR, "readOnly": True}],
         # Its webhook and metrics certificates: cert-manager on plain Kubernetes (the default expects
         # OpenShift's service CA to create those Secrets, so the pod would never start).

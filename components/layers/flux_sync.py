@@ -1,7 +1,7 @@
 """Flux sync objects of the remote stack: one GitRepository and one Kustomization per application layer.
 
 The remote stack applies the bootstrap layers with Pulumi and hands every other layer of
-`components.rendering.layers` to Flux: the Kustomization of layer `x` points at `./<flux.path>/x` in the Git
+`components.rendering.layers` to Flux: the Kustomization of layer `x` points at `./<flux.path>/<layer.path>` in the Git
 repository, substitutes exactly `layers.variables(settings)` (the dict the local stack renders with),
 and waits for the layers before it. Everything here is generic over `LAYERS`, so a new layer needs no
 change in this module. The object builders are pure functions; `FluxSyncComponent` only applies them.
@@ -107,7 +107,7 @@ def kustomizations(settings: Settings) -> list[dict[str, Any]]:
             "retryInterval": KUSTOMIZATION_RETRY_INTERVAL,
             "timeout": KUSTOMIZATION_TIMEOUT,
             "sourceRef": {"kind": "GitRepository", "name": GIT_REPOSITORY},
-            "path": f"./{settings.flux.path}/{layer.name}",
+            "path": f"./{settings.flux.path}/{layer.path}",
             "prune": True,
             "wait": True,
             "postBuild": {"substitute": dict(substitute)},

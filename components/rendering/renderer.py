@@ -69,6 +69,6 @@ def render_layer(directory: Path, variables: Mapping[str, str]) -> list[dict[str
         raise SubstitutionError(f"{directory}: empty layer directory (Flux fails on it)")
     objects: list[dict[str, Any]] = []
     for path in files:
-        source = str(path.relative_to(directory.parent.parent)) if MANIFESTS_DIR in path.parents else str(path)
+        source = str(path.relative_to(MANIFESTS_DIR.parent)) if MANIFESTS_DIR in path.parents else str(path)
         objects.extend(render_text(path.read_text(), variables, source=source))
     return objects

@@ -7,8 +7,6 @@ numbers. Kept here, in one small module, so neither side guesses the other's val
 
 from __future__ import annotations
 
-import json
-
 # kind's own defaults, made explicit: the registry's fixed ClusterIP below must lie inside SERVICE_SUBNET.
 POD_SUBNET = "10.244.0.0/16"
 SERVICE_SUBNET = "10.96.0.0/16"
@@ -29,19 +27,3 @@ TRAEFIK_WEBSECURE_NODE_PORT = 30443
 def registry_mirror_endpoint() -> str:
     """The URL containerd on every kind node uses for the registry host."""
     return f"https://{REGISTRY_MIRROR_IP}:{REGISTRY_PORT}"
-
-
-def manifest_variables(cluster_create: bool) -> dict[str, str]:
-    """The `${var}`s of manifests/registry and manifests/registry-mirror (merged into `layers.variables`).
-
-    `registry_ip_addresses` is a YAML flow list for the registry certificate's `ipAddresses`: the mirror IP
-    with `kubernetes.cluster.create` (containerd verifies the IP it dials), empty otherwise.
-    `registry_service_type`: the main registry Service is a LoadBalancer except in the kind cluster, which runs
-    no load-balancer controller (Pulumi would wait for an address forever) and pulls through the mirror.
-    """
-    return {
-        "registry_service_type": "ClusterIP" if cluster_create else "LoadBalancer",
-        "registry_mirror_ip": REGISTRY_MIRROR_IP,
-        "registry_mirror_port": str(REGISTRY_PORT),
-        "registry_ip_addresses": json.dumps([REGISTRY_MIRROR_IP] if cluster_create else []),
-    }

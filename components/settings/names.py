@@ -56,32 +56,33 @@ APP_HASHING_SECRET = "app-hashing"
 REGISTRY_PULL_SECRET = "registry-pull"
 
 
-def in_cluster_address(settings: Settings) -> str:
-    """Address of the active Vault node inside the cluster Vault runs in (`-active` exists only in HA)."""
-    vault = settings.vault
-    service = f"{vault.release_name}-active" if vault.ha else vault.release_name
-    return f"https://{service}.{settings.namespaces.vault}.svc:{VAULT_PORT}"
-
-
-def vault_address(settings: Settings) -> str:
-    """The address VSO, vault-config-operator, the database engine and the app cluster's clients use.
-
-    In-cluster service address by default; `vault.externalAddress` for an existing Vault the program does
-    not deploy; `vault.advertiseAddress` when Vault runs in the second cluster of `vault.kubeContext`.
-    """
-    vault = settings.vault
-    if vault.external:
-        return vault.external_address
-    if vault.separate_cluster:
-        return vault.advertise_address
-    return in_cluster_address(settings)
-
-
-def service_address(settings: Settings) -> str:
-    """Kept for `layers.variables()`: the client-facing address, see :func:`vault_address`."""
-    return vault_address(settings)
-
-
 def app_kv_path(settings: Settings) -> str:
     """Where the application's generated secrets live in the KV mounts (one folder per namespace)."""
     return settings.namespaces.app
+
+
+# --- Vault's CA in each namespace whose clients verify Vault (a cert-manager Certificate's `ca.crt` with Vault
+# here, a Secret Pulumi writes with that Vault's CA otherwise; components/vault/trust.py) ---
+VAULT_CA_SECRET = "vault-ca"
+
+# --- The Secrets Store CSI driver and the Vault CSI provider (app.secretsDelivery: csi) run here ---
+SECRETS_STORE_CSI_NAMESPACE = "kube-system"
+
+# --- S3 and registry credentials in Vault's KV v1 mount (`kv/<app kv path>/<name>`); every consumer reads
+# them through a VSO VaultStaticSecret. components/vault/external_credentials.py writes the external ones. ---
+MINIO_ROOT_SECRET = "minio-root"  # {password}: a RandomSecret (manifests s3); MinIO only
+MINIO_ROOT_USER = "minio-root"
+S3_REGISTRY_SECRET = "s3-registry"  # {secretAccessKey[, accessKeyId]}
+# With MinIO the registry's access key id is this MinIO user name (an identifier, not a secret): the Vault
+# secret then holds only `secretAccessKey` and the templates fall back to it, so the registry manifests are
+# identical for both backends.
+S3_MINIO_USER = "registry"
+REGISTRY_PASSWORD_SECRET = "registry-password"  # {password}
+ACCESS_KEY_ID = "accessKeyId"
+SECRET_ACCESS_KEY = "secretAccessKey"
+PASSWORD = "password"
+
+
+def kv_path(settings: Settings, name: str) -> str:
+    """Path of one secret below the KV v1 mount (what `vault.kv.Secret` gets after `kv/`)."""
+    return f"{app_kv_path(settings)}/{name}"

@@ -19,9 +19,9 @@ from typing import Any
 import pulumi
 import pulumi_vault as vault
 
-from components.rendering import storage_secrets
 from components.settings.model import Settings
 from components.vault.configuration import VaultConfiguration, policies
+from components.vault.external_credentials import kv_entries
 from components.vault.trust import KubernetesAuthConfig
 from components.vault_runtime import tunnel
 from components.vault_runtime.admin_policy import ADMIN_APPROLE_PATH
@@ -83,7 +83,7 @@ def configuration(
         settings,
         provider=provider,
         policies=policies(settings),
-        kv_entries=storage_secrets.kv_entries(settings),
+        kv_entries=kv_entries(settings),
         kubernetes_auth=kubernetes_auth,
         opts=pulumi.ResourceOptions(parent=parent),
     )

@@ -15,7 +15,7 @@ import pulumi
 import pulumi_vault as vault
 
 from components.charts import vault_operators as operator_values
-from components.settings import names as contract
+from components.settings import names
 from components.settings.model import Settings
 from components.vault.policies import app_csi_policy_hcl, operator_policies
 from components.vault.trust import KubernetesAuthConfig
@@ -42,21 +42,19 @@ def roles(settings: Settings) -> list[Role]:
     return [
         Role(
             name=settings.vault.operator_role,
-            service_accounts=(settings.vault.operator_service_account, contract.VSO_CONTROLLER_SERVICE_ACCOUNT),
+            service_accounts=(settings.vault.operator_service_account, names.VSO_CONTROLLER_SERVICE_ACCOUNT),
             namespaces=vso_namespaces,
-            policy=contract.VSO_POLICY,
+            policy=names.VSO_POLICY,
         ),
         Role(
-            name=contract.CONFIG_OPERATOR_ROLE,
-            service_accounts=(contract.CONFIG_OPERATOR_SERVICE_ACCOUNT,),
+            name=names.CONFIG_OPERATOR_ROLE,
+            service_accounts=(names.CONFIG_OPERATOR_SERVICE_ACCOUNT,),
             namespaces=(ns.app,),
-            policy=contract.CONFIG_OPERATOR_POLICY,
+            policy=names.CONFIG_OPERATOR_POLICY,
         ),
         *(
             # csi mode: the app's own ServiceAccount logs in (the CSI provider uses the pod's identity).
-            [Role(settings.app.name, (settings.app.name,), (ns.app,), contract.APP_CSI_POLICY)]
-            if settings.app.csi
-            else []
+            [Role(settings.app.name, (settings.app.name,), (ns.app,), names.APP_CSI_POLICY)] if settings.app.csi else []
         ),
     ]
 
@@ -65,15 +63,15 @@ def policies(settings: Settings) -> dict[str, str]:
     """Every ACL policy Pulumi manages, by name (the roles above refer to them)."""
     managed = operator_policies(settings)
     if settings.app.csi:
-        managed[contract.APP_CSI_POLICY] = app_csi_policy_hcl(settings)
+        managed[names.APP_CSI_POLICY] = app_csi_policy_hcl(settings)
     return managed
 
 
 MOUNTS: tuple[tuple[str, str, dict[str, str]], ...] = (
-    (contract.KV_V2_MOUNT, "kv", {"version": "2"}),
-    (contract.KV_V1_MOUNT, "kv", {"version": "1"}),
-    (contract.TRANSIT_MOUNT, "transit", {}),
-    (contract.DATABASE_MOUNT, "database", {}),
+    (names.KV_V2_MOUNT, "kv", {"version": "2"}),
+    (names.KV_V1_MOUNT, "kv", {"version": "1"}),
+    (names.TRANSIT_MOUNT, "transit", {}),
+    (names.DATABASE_MOUNT, "database", {}),
 )
 
 
@@ -113,15 +111,15 @@ class VaultConfiguration(pulumi.ComponentResource):
         }
         self.cache_key = vault.transit.SecretBackendKey(
             "vso-client-cache",
-            backend=contract.TRANSIT_MOUNT,
-            name=contract.VSO_CACHE_KEY,
+            backend=names.TRANSIT_MOUNT,
+            name=names.VSO_CACHE_KEY,
             deletion_allowed=False,
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.mounts["transit"]])),
         )
         self.auth = vault.AuthBackend(
             "kubernetes",
             type="kubernetes",
-            path=contract.KUBERNETES_AUTH_PATH,
+            path=names.KUBERNETES_AUTH_PATH,
             description="platform: in-cluster workloads",
             opts=child,
         )
@@ -159,7 +157,7 @@ class VaultConfiguration(pulumi.ComponentResource):
         self.kv_entries = {
             path: vault.kv.Secret(
                 f"kv-{path.replace('/', '-')}",
-                path=f"{contract.KV_V1_MOUNT}/{path}",
+                path=f"{names.KV_V1_MOUNT}/{path}",
                 data_json=pulumi.Output.secret(data).apply(json.dumps),
                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.mounts["kv"]])),
             )

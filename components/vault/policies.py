@@ -6,12 +6,12 @@ see `components/vault/configuration.py`) and the real-server tests apply the ver
 Least privilege by construction: every path is exact or uses `+` (exactly one segment) for the entries
 of the app's KV folder; there is no `*` glob, no `sudo`, no `sys/mounts`, no `list`.
 
-- VSO (`contract.VSO_POLICY`, role `vault.operatorRole`): reads the app's KV v1/v2 entries and the two
+- VSO (`names.VSO_POLICY`, role `vault.operatorRole`): reads the app's KV v1/v2 entries and the two
   database roles' credentials, and uses the transit key that encrypts its client cache. Lease renewal is
   in Vault's `default` policy.
-- the app in csi mode (`contract.APP_CSI_POLICY`, role `app.name`, its own ServiceAccount): reads its hashing
+- the app in csi mode (`names.APP_CSI_POLICY`, role `app.name`, its own ServiceAccount): reads its hashing
   secret and its database credentials, nothing else (`app_csi_rules`).
-- vault-config-operator (`contract.CONFIG_OPERATOR_POLICY`): exactly the paths its custom resources in
+- vault-config-operator (`names.CONFIG_OPERATOR_POLICY`): exactly the paths its custom resources in
   `manifests/` call. PasswordPolicy writes `sys/policies/password/<name>`; RandomSecret asks that policy
   to `generate`, writes `kv/<folder>/<name>` (v1) or `kv2/data/<folder>/<name>` (v2; deletes through
   `kv2/metadata/...`); DatabaseSecretEngineConfig writes `<db>/config/<connection>`, reads its root
@@ -21,40 +21,40 @@ of the app's KV folder; there is no `*` glob, no `sudo`, no `sys/mounts`, no `li
 
 from __future__ import annotations
 
-from components.settings import names as contract
+from components.settings import names
 from components.settings.model import Settings
 from components.vault_runtime.admin_policy import render_hcl
 
 CRUD = ("create", "read", "update", "delete")
-DB_ROLES = (contract.DB_APP_ROLE, contract.DB_MIGRATIONS_ROLE)
+DB_ROLES = (names.DB_APP_ROLE, names.DB_MIGRATIONS_ROLE)
 
 
 def vso_rules(settings: Settings) -> dict[str, tuple[str, ...]]:
     """Path -> capabilities for the Vault Secrets Operator's consumption role."""
-    folder = contract.app_kv_path(settings)
+    folder = names.app_kv_path(settings)
     rules: dict[str, tuple[str, ...]] = {
-        f"{contract.KV_V1_MOUNT}/{folder}/+": ("read",),
-        f"{contract.KV_V2_MOUNT}/data/{folder}/+": ("read",),
+        f"{names.KV_V1_MOUNT}/{folder}/+": ("read",),
+        f"{names.KV_V2_MOUNT}/data/{folder}/+": ("read",),
     }
     for role in DB_ROLES:
-        rules[f"{contract.DATABASE_MOUNT}/creds/{role}"] = ("read",)
-    rules[f"{contract.TRANSIT_MOUNT}/encrypt/{contract.VSO_CACHE_KEY}"] = ("update",)
-    rules[f"{contract.TRANSIT_MOUNT}/decrypt/{contract.VSO_CACHE_KEY}"] = ("update",)
+        rules[f"{names.DATABASE_MOUNT}/creds/{role}"] = ("read",)
+    rules[f"{names.TRANSIT_MOUNT}/encrypt/{names.VSO_CACHE_KEY}"] = ("update",)
+    rules[f"{names.TRANSIT_MOUNT}/decrypt/{names.VSO_CACHE_KEY}"] = ("update",)
     return rules
 
 
 def config_operator_rules(settings: Settings) -> dict[str, tuple[str, ...]]:
     """Path -> capabilities for vault-config-operator (the writer of engine config and generated secrets)."""
-    folder = contract.app_kv_path(settings)
-    db = contract.DATABASE_MOUNT
+    folder = names.app_kv_path(settings)
+    db = names.DATABASE_MOUNT
     rules: dict[str, tuple[str, ...]] = {
-        f"sys/policies/password/{contract.PASSWORD_POLICY}": CRUD,
-        f"sys/policies/password/{contract.PASSWORD_POLICY}/generate": ("read",),
-        f"{contract.KV_V1_MOUNT}/{folder}/+": CRUD,
-        f"{contract.KV_V2_MOUNT}/data/{folder}/+": ("create", "read", "update"),
-        f"{contract.KV_V2_MOUNT}/metadata/{folder}/+": ("delete",),
-        f"{db}/config/{contract.DB_CONNECTION}": CRUD,
-        f"{db}/rotate-root/{contract.DB_CONNECTION}": ("update",),
+        f"sys/policies/password/{names.PASSWORD_POLICY}": CRUD,
+        f"sys/policies/password/{names.PASSWORD_POLICY}/generate": ("read",),
+        f"{names.KV_V1_MOUNT}/{folder}/+": CRUD,
+        f"{names.KV_V2_MOUNT}/data/{folder}/+": ("create", "read", "update"),
+        f"{names.KV_V2_MOUNT}/metadata/{folder}/+": ("delete",),
+        f"{db}/config/{names.DB_CONNECTION}": CRUD,
+        f"{db}/rotate-root/{names.DB_CONNECTION}": ("update",),
     }
     for role in DB_ROLES:
         rules[f"{db}/roles/{role}"] = CRUD
@@ -67,10 +67,10 @@ def app_csi_rules(settings: Settings) -> dict[str, tuple[str, ...]]:
     Exactly what `manifests/app-csi/secret-provider-class.yaml` reads: the hashing secret and the app
     database role's credentials. Nothing of the migrations role, nothing of the operators' paths.
     """
-    folder = contract.app_kv_path(settings)
+    folder = names.app_kv_path(settings)
     return {
-        f"{contract.KV_V2_MOUNT}/data/{folder}/{contract.APP_HASHING_SECRET}": ("read",),
-        f"{contract.DATABASE_MOUNT}/creds/{contract.DB_APP_ROLE}": ("read",),
+        f"{names.KV_V2_MOUNT}/data/{folder}/{names.APP_HASHING_SECRET}": ("read",),
+        f"{names.DATABASE_MOUNT}/creds/{names.DB_APP_ROLE}": ("read",),
     }
 
 
@@ -89,6 +89,6 @@ def config_operator_policy_hcl(settings: Settings) -> str:
 def operator_policies(settings: Settings) -> dict[str, str]:
     """Policy name -> HCL, for `VaultConfiguration(policies=...)`."""
     return {
-        contract.VSO_POLICY: vso_policy_hcl(settings),
-        contract.CONFIG_OPERATOR_POLICY: config_operator_policy_hcl(settings),
+        names.VSO_POLICY: vso_policy_hcl(settings),
+        names.CONFIG_OPERATOR_POLICY: config_operator_policy_hcl(settings),
     }

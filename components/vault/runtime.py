@@ -17,7 +17,7 @@ import pulumi_kubernetes as k8s
 
 from components.kube.read import decoded, read_secret_after
 from components.layers.local_cluster import state_directory
-from components.rendering import storage_secrets
+from components.settings import names
 from components.settings.model import Settings
 from components.settings.names import VAULT_PORT
 from components.vault import trust
@@ -48,8 +48,7 @@ def admin_policy(settings: Settings) -> str:
     """The admin AppRole's policy: what VaultConfiguration manages, plus both KV entries Pulumi may write
     (so switching S3 or registry to external later needs no break-glass to widen the policy)."""
     entries = [
-        f"kv/{storage_secrets.kv_path(settings, name)}"
-        for name in (storage_secrets.S3_REGISTRY_SECRET, storage_secrets.REGISTRY_PASSWORD_SECRET)
+        f"kv/{names.kv_path(settings, name)}" for name in (names.S3_REGISTRY_SECRET, names.REGISTRY_PASSWORD_SECRET)
     ]
     return admin_policy_hcl(kv_entries=entries)
 

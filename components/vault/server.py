@@ -24,13 +24,13 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.charts.vault import tls_secret, vault_values
+from components.charts.vault import vault_values
 from components.charts.vault_operators import config_operator_values, secrets_operator_values
 from components.kube.apply import apply_objects
 from components.kube.helm import chart_release
 from components.layers.infra import InfraComponent
 from components.rendering.layers import layer_named, render
-from components.settings import names as contract
+from components.settings import placement
 from components.settings.model import Settings
 from components.vault import trust
 from components.vault.admin_provider import admin_provider, configuration
@@ -78,9 +78,9 @@ class VaultComponent(pulumi.ComponentResource):
         ns = settings.namespaces
         self.settings = settings
         self.infra = infra
-        self.address = contract.service_address(settings)
+        self.address = placement.vault_address(settings)
         self.pods = settings.vault.pods
-        self.ca_secret = SecretRef(ns.vault, tls_secret(settings))
+        self.ca_secret = SecretRef(ns.vault, placement.tls_secret(settings))
         self.release = None
         in_app_cluster = settings.vault.in_app_cluster
         operator_namespaces = [

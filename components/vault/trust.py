@@ -5,7 +5,7 @@ Same cluster (default): nothing here. The operators' CA Secrets are cert-manager
 Vault reviews tokens with its own pod token.
 
 Vault elsewhere:
-  - the operators' CA Secrets (`operator_ca_secret()` in the VSO and vault-config-operator namespaces, and
+  - the operators' CA Secrets (`names.VAULT_CA_SECRET` in the VSO and vault-config-operator namespaces, and
     with `app.secretsDelivery: csi` the Vault CSI provider's in kube-system) are written by Pulumi with the
     CA that signed Vault's certificate: `vault.externalCaCert` for an existing Vault, or the `ca.crt` of
     Vault's TLS Secret read from the second cluster (`vault.kubeContext`), whose own cert-manager and PKI
@@ -23,12 +23,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.charts import secrets_csi
-from components.charts.vault import tls_secret
-from components.charts.vault_operators import operator_ca_secret
 from components.kube.read import decoded, read_secret_after
 from components.layers.infra import InfraComponent
-from components.settings import placement
+from components.settings import names, placement
 from components.settings.model import Settings
 
 
@@ -56,17 +53,22 @@ def vault_ca_pem(
     assert settings.vault.separate_cluster and release is not None
     # The Vault cluster's root CA, as cert-manager keeps it in Vault's TLS Secret next to the certificate.
     server_tls = read_secret_after(
-        "vault-cluster-ca", settings.namespaces.vault, tls_secret(settings), release, infra.vault_provider, parent
+        "vault-cluster-ca",
+        settings.namespaces.vault,
+        placement.tls_secret(settings),
+        release,
+        infra.vault_provider,
+        parent,
     )
     return pulumi.Output.secret(server_tls.data.apply(decoded("ca.crt")))
 
 
 def ca_secret_namespaces(settings: Settings) -> list[str]:
-    """Where Vault's clients in the app cluster read the CA Secret `operator_ca_secret()`: both operators' namespaces
+    """Where Vault's clients in the app cluster read the CA Secret `names.VAULT_CA_SECRET`: both operators' namespaces
     and, in csi mode, the Vault CSI provider's (a VaultConnection's `caCertSecretRef` and a pod volume only read
     Secrets of their own namespace)."""
     ns = settings.namespaces
-    csi = [secrets_csi.NAMESPACE] if settings.app.csi else []
+    csi = [names.SECRETS_STORE_CSI_NAMESPACE] if settings.app.csi else []
     return [ns.vault_secrets_operator, ns.vault_config_operator, *csi]
 
 
@@ -86,9 +88,9 @@ def operator_ca_secrets(
         created = [infra.namespaces[namespace]] if namespace in infra.namespaces else []
         secrets.append(
             k8s.core.v1.Secret(
-                f"{operator_ca_secret()}-{namespace}",
+                f"{names.VAULT_CA_SECRET}-{namespace}",
                 metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=operator_ca_secret(),
+                    name=names.VAULT_CA_SECRET,
                     namespace=namespace,
                     labels={**settings.labels, "app.kubernetes.io/component": "vault-ca"},
                 ),

@@ -30,7 +30,7 @@ import hvac.exceptions
 import psycopg
 import pytest
 
-from components.settings import names as contract
+from components.settings import names
 from components.vault import policies
 from tests.fixtures.certificates import ThrowawayCa
 from tests.fixtures.openbao import BaoCluster, free_port, running_cluster
@@ -63,11 +63,11 @@ def _one(objects: list[dict[str, Any]], kind: str, name: str | None = None) -> d
 @pytest.fixture(scope="module")
 def rendered() -> Rendered:
     objects = run_stack("local").k8s_objects()
-    initial = _one(objects, "VaultStaticSecret", f"{contract.DB_ROOT_INITIAL_SECRET}-sql")
+    initial = _one(objects, "VaultStaticSecret", f"{names.DB_ROOT_INITIAL_SECRET}-sql")
     return Rendered(
         settings_ns=_one(objects, "Cluster")["metadata"]["namespace"],
         cluster=_one(objects, "Cluster"),
-        bootstrap_sql=_one(objects, "ConfigMap", f"{contract.POSTGRES_CLUSTER}-bootstrap-sql")["data"]["bootstrap.sql"],
+        bootstrap_sql=_one(objects, "ConfigMap", f"{names.POSTGRES_CLUSTER}-bootstrap-sql")["data"]["bootstrap.sql"],
         initial_sql_template=initial["spec"]["destination"]["transformation"]["templates"]["init.sql"]["text"],
         engine_config=_one(objects, "DatabaseSecretEngineConfig"),
         engine_roles={o["metadata"]["name"]: o for o in objects if o["kind"] == "DatabaseSecretEngineRole"},
@@ -228,20 +228,20 @@ def engine(rendered: Rendered, postgres: Postgres, bao, ca: ThrowawayCa, tmp_pat
     certs = tmp_path_factory.mktemp("db-client-certs")
     # clientAuth leaves from the server's CA; clientcert=verify-full also needs CN = the role (vault's root user).
     vault_dir, app_dir = certs / "vault", certs / "app"
-    ca.issue(contract.DB_ROOT_USER, server=False, client=True).write(vault_dir)
+    ca.issue(names.DB_ROOT_USER, server=False, client=True).write(vault_dir)
     ca.issue("sms-proxy", server=False, client=True).write(app_dir)
 
     # The policy vault-config-operator would write (PasswordPolicy) -- the engine config names it.
-    client.write(f"sys/policies/password/{contract.PASSWORD_POLICY}", policy=rendered.password_policy)
+    client.write(f"sys/policies/password/{names.PASSWORD_POLICY}", policy=rendered.password_policy)
     spec = rendered.engine_config["spec"]
     mount = spec["path"]
     client.sys.enable_secrets_engine("database", path=mount)
     body = _vault_api(spec, CONFIG_FIELDS, OPERATOR_ONLY)
     # Only the in-cluster address and the mount directory of the Vault pods differ here.
     url = urlsplit(body["connection_url"])
-    assert url.hostname == f"{contract.POSTGRES_CLUSTER}-rw.{rendered.settings_ns}.svc"
+    assert url.hostname == f"{names.POSTGRES_CLUSTER}-rw.{rendered.settings_ns}.svc"
     rewritten = body["connection_url"].replace(f"{url.hostname}:{url.port}", f"localhost:{postgres.port}")
-    rewritten = rewritten.replace(contract.POSTGRES_CLIENT_CERT_DIR, str(vault_dir))
+    rewritten = rewritten.replace(names.POSTGRES_CLIENT_CERT_DIR, str(vault_dir))
     assert "sslmode=verify-full" in rewritten and str(vault_dir) in rewritten
     body["connection_url"] = rewritten
     body["password"] = INITIAL_PASSWORD  # rootCredentials.randomSecret, read once by the operator
@@ -281,14 +281,14 @@ def login_fails(pg: Postgres, user: str, password: str, cert_dir: Path | None, *
 # --- the claims -----------------------------------------------------------------------------------------
 def test_engine_root_login_needs_the_vault_certificate(engine: Engine, postgres: Postgres):
     # Right password, certificate from the right CA but CN != vault: clientcert=verify-full refuses.
-    message = login_fails(postgres, contract.DB_ROOT_USER, INITIAL_PASSWORD, engine.app_cert_dir)
+    message = login_fails(postgres, names.DB_ROOT_USER, INITIAL_PASSWORD, engine.app_cert_dir)
     assert "certificate" in message or "authentication failed" in message
     # Sanity: with its own certificate the same login works (so the refusal above is the CN check).
-    connect(postgres, contract.DB_ROOT_USER, INITIAL_PASSWORD, engine.vault_cert_dir).close()
+    connect(postgres, names.DB_ROOT_USER, INITIAL_PASSWORD, engine.vault_cert_dir).close()
 
 
 def test_migrations_credentials_can_create_tables_owned_by_the_owner_role(engine: Engine, postgres: Postgres, rendered):
-    creds = engine.creds(contract.DB_MIGRATIONS_ROLE)
+    creds = engine.creds(names.DB_MIGRATIONS_ROLE)
     assert creds["lease_duration"] == 300
     user, password = creds["data"]["username"], creds["data"]["password"]
     with connect(postgres, user, password, engine.app_cert_dir) as conn:
@@ -300,7 +300,7 @@ def test_migrations_credentials_can_create_tables_owned_by_the_owner_role(engine
 
 
 def test_app_credentials_read_write_but_no_delete_and_no_ddl(engine: Engine, postgres: Postgres):
-    creds = engine.creds(contract.DB_APP_ROLE)
+    creds = engine.creds(names.DB_APP_ROLE)
     assert creds["lease_duration"] == 12 * 3600
     user, password = creds["data"]["username"], creds["data"]["password"]
     with connect(postgres, user, password, engine.app_cert_dir) as conn:
@@ -320,7 +320,7 @@ def test_app_credentials_read_write_but_no_delete_and_no_ddl(engine: Engine, pos
 
 
 def test_revoking_a_lease_drops_the_role(engine: Engine, postgres: Postgres):
-    for role in (contract.DB_APP_ROLE, contract.DB_MIGRATIONS_ROLE):
+    for role in (names.DB_APP_ROLE, names.DB_MIGRATIONS_ROLE):
         creds = engine.creds(role)
         user = creds["data"]["username"]
         connect(postgres, user, creds["data"]["password"], engine.app_cert_dir).close()
@@ -334,7 +334,7 @@ def test_revoking_a_lease_drops_the_role(engine: Engine, postgres: Postgres):
 
 
 def test_connections_without_client_certificate_or_tls_are_refused(engine: Engine, postgres: Postgres):
-    creds = engine.creds(contract.DB_APP_ROLE)
+    creds = engine.creds(names.DB_APP_ROLE)
     user, password = creds["data"]["username"], creds["data"]["password"]
     connect(postgres, user, password, engine.app_cert_dir).close()  # the same credentials work with one
     no_cert = login_fails(postgres, user, password, None, sslmode="require")
@@ -348,14 +348,14 @@ def test_rotate_root_makes_the_initial_password_fail(engine: Engine, postgres: P
     # rootPasswordRotation.enable: the operator calls rotate-root right after writing the config.
     assert rendered.engine_config["spec"]["rootPasswordRotation"]["enable"] is True
     engine.client.write(f"{engine.mount}/rotate-root/{engine.connection}")
-    message = login_fails(postgres, contract.DB_ROOT_USER, INITIAL_PASSWORD, engine.vault_cert_dir)
+    message = login_fails(postgres, names.DB_ROOT_USER, INITIAL_PASSWORD, engine.vault_cert_dir)
     assert "password authentication failed" in message
     # Vault still holds a working password: new dynamic credentials are issued and work.
-    creds = engine.creds(contract.DB_APP_ROLE)
+    creds = engine.creds(names.DB_APP_ROLE)
     connect(postgres, creds["data"]["username"], creds["data"]["password"], engine.app_cert_dir).close()
     # And the scram verifier Vault set is not the initial password's.
     stored = postgres.psql_as_superuser(
-        f"SELECT rolpassword LIKE 'SCRAM-SHA-256$%' FROM pg_authid WHERE rolname = '{contract.DB_ROOT_USER}';"  # noqa: S608
+        f"SELECT rolpassword LIKE 'SCRAM-SHA-256$%' FROM pg_authid WHERE rolname = '{names.DB_ROOT_USER}';"  # noqa: S608
     )
     assert stored.strip() == "t"
 
@@ -383,38 +383,38 @@ def settings():
 
 def test_vso_policy_reads_what_the_app_needs_and_nothing_else(engine: Engine, settings):
     root = engine.client
-    folder = contract.app_kv_path(settings)
-    for path, kind in ((contract.KV_V1_MOUNT, "1"), (contract.KV_V2_MOUNT, "2")):
+    folder = names.app_kv_path(settings)
+    for path, kind in ((names.KV_V1_MOUNT, "1"), (names.KV_V2_MOUNT, "2")):
         if f"{path}/" not in root.sys.list_mounted_secrets_engines()["data"]:
             root.sys.enable_secrets_engine("kv", path=path, options={"version": kind})
-    root.sys.enable_secrets_engine("transit", path=contract.TRANSIT_MOUNT)
-    root.secrets.transit.create_key(contract.VSO_CACHE_KEY, mount_point=contract.TRANSIT_MOUNT)
+    root.sys.enable_secrets_engine("transit", path=names.TRANSIT_MOUNT)
+    root.secrets.transit.create_key(names.VSO_CACHE_KEY, mount_point=names.TRANSIT_MOUNT)
     root.secrets.kv.v1.create_or_update_secret(f"{folder}/registry", {"password": "x"}, mount_point="kv")
     root.secrets.kv.v1.create_or_update_secret("other-ns/secret", {"password": "x"}, mount_point="kv")
     for attempt in range(50):  # the first KV v2 write after mounting can fail while it upgrades
         try:
             root.secrets.kv.v2.create_or_update_secret(
-                f"{folder}/{contract.APP_HASHING_SECRET}", {"k": "v"}, mount_point="kv2"
+                f"{folder}/{names.APP_HASHING_SECRET}", {"k": "v"}, mount_point="kv2"
             )
             break
         except hvac.exceptions.VaultError:
             assert attempt < 49
             time.sleep(0.1)
 
-    vso = _token_with(engine, contract.VSO_POLICY, policies.vso_policy_hcl(settings))
+    vso = _token_with(engine, names.VSO_POLICY, policies.vso_policy_hcl(settings))
     assert vso.secrets.kv.v1.read_secret(f"{folder}/registry", mount_point="kv")["data"]["password"] == "x"
     assert vso.secrets.kv.v2.read_secret_version(
-        f"{folder}/{contract.APP_HASHING_SECRET}", mount_point="kv2", raise_on_deleted_version=True
+        f"{folder}/{names.APP_HASHING_SECRET}", mount_point="kv2", raise_on_deleted_version=True
     )
-    for role in (contract.DB_APP_ROLE, contract.DB_MIGRATIONS_ROLE):
+    for role in (names.DB_APP_ROLE, names.DB_MIGRATIONS_ROLE):
         creds = vso.secrets.database.generate_credentials(role, mount_point=engine.mount)
         vso.sys.renew_lease(creds["lease_id"])  # VSO renews leases (default policy)
         root.sys.revoke_lease(creds["lease_id"])
-    ciphertext = vso.secrets.transit.encrypt_data(contract.VSO_CACHE_KEY, "aGk=", mount_point="transit")["data"][
+    ciphertext = vso.secrets.transit.encrypt_data(names.VSO_CACHE_KEY, "aGk=", mount_point="transit")["data"][
         "ciphertext"
     ]
     assert (
-        vso.secrets.transit.decrypt_data(contract.VSO_CACHE_KEY, ciphertext, mount_point="transit")["data"]["plaintext"]
+        vso.secrets.transit.decrypt_data(names.VSO_CACHE_KEY, ciphertext, mount_point="transit")["data"]["plaintext"]
         == "aGk="
     )
 
@@ -422,44 +422,42 @@ def test_vso_policy_reads_what_the_app_needs_and_nothing_else(engine: Engine, se
     _denied(lambda: vso.secrets.kv.v1.create_or_update_secret(f"{folder}/registry", {"p": "y"}, mount_point="kv"))
     _denied(lambda: vso.read(f"{engine.mount}/config/{engine.connection}"))
     _denied(lambda: vso.write(f"{engine.mount}/rotate-root/{engine.connection}"))
-    _denied(lambda: vso.write(f"{engine.mount}/roles/{contract.DB_APP_ROLE}", db_name="x"))
-    _denied(lambda: vso.secrets.transit.read_key(contract.VSO_CACHE_KEY, mount_point="transit"))
+    _denied(lambda: vso.write(f"{engine.mount}/roles/{names.DB_APP_ROLE}", db_name="x"))
+    _denied(lambda: vso.secrets.transit.read_key(names.VSO_CACHE_KEY, mount_point="transit"))
     _denied(lambda: vso.sys.list_mounted_secrets_engines())
     _denied(lambda: vso.sys.read_policy("default"))
 
 
 def test_config_operator_policy_writes_engine_config_and_generated_secrets_only(engine: Engine, settings, rendered):
     root = engine.client
-    folder = contract.app_kv_path(settings)
-    operator = _token_with(engine, contract.CONFIG_OPERATOR_POLICY, policies.config_operator_policy_hcl(settings))
+    folder = names.app_kv_path(settings)
+    operator = _token_with(engine, names.CONFIG_OPERATOR_POLICY, policies.config_operator_policy_hcl(settings))
     # PasswordPolicy, then RandomSecret (generate + write v1/v2), then the engine's config, roles, rotation.
-    operator.write(f"sys/policies/password/{contract.PASSWORD_POLICY}", policy=rendered.password_policy)
-    generated = operator.read(f"sys/policies/password/{contract.PASSWORD_POLICY}/generate")["data"]["password"]
+    operator.write(f"sys/policies/password/{names.PASSWORD_POLICY}", policy=rendered.password_policy)
+    generated = operator.read(f"sys/policies/password/{names.PASSWORD_POLICY}/generate")["data"]["password"]
     assert len(generated) == 20 and re.search(r"[a-z]", generated) and re.search(r"[A-Z]", generated)
     assert re.search(r"\d", generated) and not re.search(r"['\"\\$]", generated)
-    operator.write(f"kv/{folder}/{contract.DB_ROOT_INITIAL_SECRET}", password=generated)
-    assert operator.read(f"kv/{folder}/{contract.DB_ROOT_INITIAL_SECRET}")["data"]["password"] == generated
-    operator.write_data(
-        f"kv2/data/{folder}/{contract.APP_HASHING_SECRET}", data={"data": {"hashing-secret": generated}}
-    )
-    operator.delete(f"kv2/metadata/{folder}/{contract.APP_HASHING_SECRET}")
+    operator.write(f"kv/{folder}/{names.DB_ROOT_INITIAL_SECRET}", password=generated)
+    assert operator.read(f"kv/{folder}/{names.DB_ROOT_INITIAL_SECRET}")["data"]["password"] == generated
+    operator.write_data(f"kv2/data/{folder}/{names.APP_HASHING_SECRET}", data={"data": {"hashing-secret": generated}})
+    operator.delete(f"kv2/metadata/{folder}/{names.APP_HASHING_SECRET}")
     config = operator.read(f"{engine.mount}/config/{engine.connection}")["data"]
-    assert config["connection_details"]["username"] == contract.DB_ROOT_USER
+    assert config["connection_details"]["username"] == names.DB_ROOT_USER
     for name, role in rendered.engine_roles.items():
         operator.write(f"{engine.mount}/roles/{name}", **_vault_api(role["spec"], ROLE_FIELDS, OPERATOR_ONLY))
     operator.write(f"{engine.mount}/rotate-root/{engine.connection}")
 
-    _denied(lambda: operator.read(f"{engine.mount}/creds/{contract.DB_APP_ROLE}"))
+    _denied(lambda: operator.read(f"{engine.mount}/creds/{names.DB_APP_ROLE}"))
     _denied(lambda: operator.write(f"{engine.mount}/config/other", plugin_name="postgresql-database-plugin"))
     _denied(lambda: operator.write(f"{engine.mount}/roles/superuser", db_name=engine.connection))
     _denied(lambda: operator.read("kv/other-ns/secret"))
-    _denied(lambda: operator.read(f"kv2/data/{folder}/{contract.APP_HASHING_SECRET}x/y"))
+    _denied(lambda: operator.read(f"kv2/data/{folder}/{names.APP_HASHING_SECRET}x/y"))
     _denied(lambda: operator.write("sys/policies/password/other", policy=rendered.password_policy))
     _denied(lambda: operator.sys.create_or_update_acl_policy("escalate", 'path "*" { capabilities = ["sudo"] }'))
-    _denied(lambda: operator.secrets.transit.encrypt_data(contract.VSO_CACHE_KEY, "aGk=", mount_point="transit"))
+    _denied(lambda: operator.secrets.transit.encrypt_data(names.VSO_CACHE_KEY, "aGk=", mount_point="transit"))
     _denied(lambda: operator.sys.enable_secrets_engine("kv", path="mine"))
     # After its rotation the engine still works (the operator never needs the password again).
-    creds = root.secrets.database.generate_credentials(contract.DB_APP_ROLE, mount_point=engine.mount)
+    creds = root.secrets.database.generate_credentials(names.DB_APP_ROLE, mount_point=engine.mount)
     root.sys.revoke_lease(creds["lease_id"])
 
 

@@ -27,8 +27,8 @@ import requests
 import yaml
 from moto.server import ThreadedMotoServer
 
-from components.rendering import storage_secrets
-from components.settings import names as contract
+from components.settings import names
+from components.settings import names as storage_names
 from tests.fixtures.certificates import ThrowawayCa
 from tests.harness.program import ProgramRun, run_stack
 from tests.harness.vso_template import render_destination
@@ -132,7 +132,7 @@ def registry(rendered: ProgramRun, moto_s3: str, tmp_path_factory: pytest.TempPa
     htpasswd = render_destination(_find(objects, "VaultStaticSecret", "registry-htpasswd"), {"password": password})
     Path(local(config["auth"]["htpasswd"]["path"])).write_text(htpasswd["htpasswd"])
     credentials = render_destination(
-        _find(objects, "VaultStaticSecret", "registry-s3"), {storage_secrets.SECRET_ACCESS_KEY: secret_key}
+        _find(objects, "VaultStaticSecret", "registry-s3"), {storage_names.SECRET_ACCESS_KEY: secret_key}
     )
     env = {e["name"]: e["value"] for e in container["env"]}
     Path(local(env["AWS_SHARED_CREDENTIALS_FILE"])).write_text(credentials["credentials"])
@@ -240,9 +240,9 @@ def test_unauthenticated_and_wrong_password_pushes_are_refused(registry: Registr
 
 
 def test_the_pull_secret_authenticates(registry: Registry, rendered: ProgramRun):
-    pull = _find(registry.objects, "VaultStaticSecret", contract.REGISTRY_PULL_SECRET)
+    pull = _find(registry.objects, "VaultStaticSecret", names.REGISTRY_PULL_SECRET)
     assert pull["spec"]["destination"]["type"] == "kubernetes.io/dockerconfigjson"
-    data = render_destination(pull, {storage_secrets.PASSWORD: registry.password})
+    data = render_destination(pull, {storage_names.PASSWORD: registry.password})
     auths = json.loads(data[".dockerconfigjson"])["auths"]
     assert list(auths) == ["registry.local"]  # settings.registry.host: what image references use
     entry = auths["registry.local"]

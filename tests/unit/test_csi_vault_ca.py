@@ -11,7 +11,7 @@ import base64
 import pytest
 
 from components.charts import secrets_csi
-from components.charts.vault_operators import operator_ca_secret
+from components.settings.names import VAULT_CA_SECRET
 from tests.harness.dependencies import waits_for
 from tests.harness.k8s_objects import objects_of
 from tests.harness.program import PlatformMocks, ProgramRun, Registration, run_stack
@@ -39,7 +39,7 @@ def run_with_vault_cluster_ca(stack: str, config: dict) -> ProgramRun:
 
 
 def provider_ca_secrets(run: ProgramRun) -> list[Registration]:
-    wanted = (operator_ca_secret(), secrets_csi.NAMESPACE)
+    wanted = (VAULT_CA_SECRET, secrets_csi.NAMESPACE)
     return [
         r for r in run.of_type(SECRET) if (r.inputs["metadata"]["name"], r.inputs["metadata"]["namespace"]) == wanted
     ]

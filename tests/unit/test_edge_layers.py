@@ -8,9 +8,11 @@ import pytest
 import yaml
 
 from components.layers.infra import app_cluster_namespaces
-from components.rendering import layers, storage_secrets
+from components.rendering import layers
 from components.settings import names as contract
+from components.settings import names as storage_names
 from components.settings.load import load_settings
+from components.vault.external_credentials import kv_entries
 from tests.harness.checkov import layer_objects
 from tests.harness.program import ProgramRun, run_stack, stack_config
 from tests.unit.test_config import FakeConfig
@@ -102,12 +104,12 @@ def test_pull_secret_is_the_contract_name_and_a_dockerconfigjson(stack):
     pull = _find(objects_of(settings_of(stack)), "VaultStaticSecret", contract.REGISTRY_PULL_SECRET)
     assert pull["metadata"]["namespace"] == "sms-proxy"
     assert pull["spec"]["destination"]["type"] == "kubernetes.io/dockerconfigjson"
-    assert pull["spec"]["path"].endswith(storage_secrets.REGISTRY_PASSWORD_SECRET)
+    assert pull["spec"]["path"].endswith(storage_names.REGISTRY_PASSWORD_SECRET)
 
 
 def test_external_backends_write_their_credentials_to_vault():
     settings = settings_of("local", EXTERNAL, EXTERNAL_SECRETS)
-    entries = storage_secrets.kv_entries(settings)
+    entries = kv_entries(settings)
     assert set(entries) == {"sms-proxy/s3-registry", "sms-proxy/registry-password"}
 
     @pulumi.runtime.test
@@ -120,7 +122,7 @@ def test_external_backends_write_their_credentials_to_vault():
         return pulumi.Output.all(*entries.values()).apply(verify)
 
     check()
-    assert storage_secrets.kv_entries(settings_of("local")) == {}
+    assert kv_entries(settings_of("local")) == {}
 
 
 def test_registry_container_is_hardened(stack_runs):

@@ -200,10 +200,10 @@ def extra_runs(tmp_path_factory: pytest.TempPathFactory):
     one run of each stack with them: (repository root, remote run, local run)."""
     repo = tmp_path_factory.mktemp("extra") / "repo"
     shutil.copytree(REPO / "manifests", repo / "manifests")
-    (repo / "manifests" / "extra-config").mkdir()
-    (repo / "manifests" / "extra-config" / "settings.yaml").write_text(EXTRA_CONFIG)
-    (repo / "manifests" / "extra-app" / "nested").mkdir(parents=True)
-    (repo / "manifests" / "extra-app" / "nested" / "app.yaml").write_text(EXTRA_APP)
+    (repo / "manifests" / "gitops" / "extra-config").mkdir()
+    (repo / "manifests" / "gitops" / "extra-config" / "settings.yaml").write_text(EXTRA_CONFIG)
+    (repo / "manifests" / "gitops" / "extra-app" / "nested").mkdir(parents=True)
+    (repo / "manifests" / "gitops" / "extra-app" / "nested" / "app.yaml").write_text(EXTRA_APP)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(layers, "MANIFESTS_DIR", repo / "manifests")
         patch.setattr(
@@ -227,7 +227,7 @@ def test_extra_layers_become_chained_kustomizations_with_parity(extra_runs):
     assert {"extra-config", "extra-app"} <= set(found)
     assert "extra-off" not in found  # disabled layers are neither synced nor depended on
     assert found["extra-app"]["spec"]["dependsOn"] == [{"name": "extra-config"}]
-    assert found["extra-app"]["spec"]["path"] == "./manifests/extra-app"
+    assert found["extra-app"]["spec"]["path"] == "./manifests/gitops/extra-app"
     for kustomization in found.values():
         assert kustomization["spec"]["prune"] is True and kustomization["spec"]["wait"] is True
         validate_object(copy.deepcopy(kustomization))
@@ -259,9 +259,9 @@ def _with_kustomization(run: ProgramRun, name: str, change) -> ProgramRun:
         # A variable without default missing from substitute: Flux fails the reconciliation.
         (lambda spec: spec["postBuild"]["substitute"].pop("ns_app"), "Flux would fail"),
         (lambda spec: spec["postBuild"]["substitute"].update(ns_app="elsewhere"), "Flux would apply"),
-        (lambda spec: spec.update(path="./manifests/extra-app"), "Flux would apply"),
+        (lambda spec: spec.update(path="./manifests/gitops/extra-app"), "Flux would apply"),
         (lambda spec: spec.update(path="./manifests/missing"), "does not exist"),
-        (lambda spec: spec.update(path="./manifests/extra-config/settings.yaml"), "a file"),
+        (lambda spec: spec.update(path="./manifests/gitops/extra-config/settings.yaml"), "a file"),
         (lambda spec: spec.update(path="../outside"), "outside the repository"),
     ],
     ids=["default-var-dropped", "var-dropped", "var-changed", "wrong-path", "missing-path", "file-path", "escape"],

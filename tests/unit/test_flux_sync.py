@@ -121,7 +121,7 @@ def test_kustomization_fields(monkeypatch):
         "retryInterval": flux_sync.KUSTOMIZATION_RETRY_INTERVAL,
         "timeout": flux_sync.KUSTOMIZATION_TIMEOUT,
         "sourceRef": {"kind": "GitRepository", "name": "platform"},
-        "path": "./deploy/manifests/pki-extra",
+        "path": "./deploy/manifests/gitops/pki-extra",
         "prune": True,
         "wait": True,
         "postBuild": {"substitute": layers.variables(current)},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import yaml
 
 from components.rendering.layers import LAYERS, active_layers, render
-from components.settings import names as contract
+from components.settings import names, placement
 from components.settings.load import load_settings
 from tests.harness.schemas import validate_object
 from tests.unit.test_config import FakeConfig
@@ -32,16 +32,16 @@ def test_secret_provider_class_is_valid_and_syncs_no_secret():
     assert spc["spec"]["provider"] == "vault"
     assert "secretObjects" not in spc["spec"], "syncing to a Secret defeats the csi mode"
     params = spc["spec"]["parameters"]
-    assert params["vaultAddress"] == contract.vault_address(settings)
+    assert params["vaultAddress"] == placement.vault_address(settings)
     assert params["roleName"] == settings.app.name
     objects = {o["objectName"]: o for o in yaml.safe_load(params["objects"])}
     assert set(objects) == {"hashing-secret", "db-username", "db-password"}
     assert (
         objects["db-username"]["secretPath"]
         == objects["db-password"]["secretPath"]
-        == (f"{contract.DATABASE_MOUNT}/creds/{contract.DB_APP_ROLE}")
+        == (f"{names.DATABASE_MOUNT}/creds/{names.DB_APP_ROLE}")
     )
-    assert objects["hashing-secret"]["secretPath"].startswith(f"{contract.KV_V2_MOUNT}/data/")
+    assert objects["hashing-secret"]["secretPath"].startswith(f"{names.KV_V2_MOUNT}/data/")
 
 
 def test_external_vault_address_reaches_the_provider_class():

@@ -9,12 +9,14 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from components.charts.vault import HEALTH_PATH, server_dns_names, vault_values
+from components.charts.vault import HEALTH_PATH, vault_values
 from components.charts.vault_operators import config_operator_values, secrets_operator_values
 from components.rendering.layers import layer_named, render
 from components.settings import names as contract
+from components.settings import placement
 from components.settings.load import load_settings
 from components.settings.model import Settings
+from components.settings.placement import server_dns_names
 from components.settings.reader import ConfigError
 from components.settings.versions import IMAGES
 from tests.harness.dependencies import waits_for
@@ -167,7 +169,7 @@ def test_certificate_covers_every_retry_join_address(vault: dict, namespaces: di
     release, ns = current.vault.release_name, current.namespaces.vault
     for name in ("localhost", release, f"{release}.{ns}.svc", f"{release}-internal.{ns}.svc.cluster.local"):
         assert covers(dns_names, name), name
-    assert urlsplit(contract.in_cluster_address(current)).hostname in dns_names
+    assert urlsplit(placement.in_cluster_address(current)).hostname in dns_names
     assert certificate["spec"]["ipAddresses"] == ["127.0.0.1"]
     assert {"server auth", "client auth"} <= set(certificate["spec"]["usages"])  # retry_join presents it too
 

@@ -9,12 +9,11 @@ import json
 
 import pytest
 
-from components.charts.vault import server_dns_names
 from components.layers.infra import app_cluster_namespaces
 from components.rendering import layers
-from components.settings import names as contract
-from components.settings import placement
+from components.settings import names, placement
 from components.settings.load import load_settings
+from components.settings.placement import server_dns_names
 from tests.harness.dependencies import waits_for
 from tests.harness.k8s_objects import objects_of
 from tests.harness.program import PlatformMocks, ProgramRun, Registration, run_stack
@@ -162,11 +161,11 @@ def test_vault_address_helper():
     from components.settings.load import load_settings
     from tests.unit.test_config import FakeConfig
 
-    assert contract.vault_address(load_settings(FakeConfig(EXTERNAL_CONFIG), "local")) == EXTERNAL
-    assert contract.vault_address(load_settings(FakeConfig(SEPARATE), "local")) == ADVERTISED
+    assert placement.vault_address(load_settings(FakeConfig(EXTERNAL_CONFIG), "local")) == EXTERNAL
+    assert placement.vault_address(load_settings(FakeConfig(SEPARATE), "local")) == ADVERTISED
     default = load_settings(FakeConfig({}), "local")
-    assert contract.vault_address(default) == contract.in_cluster_address(default)
-    assert contract.service_address(default).startswith(f"https://{IN_CLUSTER_HOST}:")
+    assert placement.vault_address(default) == placement.in_cluster_address(default)
+    assert placement.vault_address(default).startswith(f"https://{IN_CLUSTER_HOST}:")
 
 
 # ---- trust: the operators' CA Secrets and Vault's TokenReview, per placement ------------------------------
