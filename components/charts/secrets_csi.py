@@ -1,8 +1,8 @@
 """Helm values of the Secrets Store CSI driver and the Vault CSI provider (`app.secretsDelivery: csi` only).
 
-The releases are registered in `components/operators.py`; what the app mounts through them is in
-`manifests/app-csi/` (SecretProviderClass, the Deployment's CSI volume); the provider's Vault CA follows where
-Vault runs (`manifests/app-csi-vault-ca/`, or a Secret from `components/vault/trust.py`).
+The operators layer installs both (components/layers/operators.py); what the app mounts through them is in
+`manifests/gitops/app-csi/` (SecretProviderClass, the Deployment's CSI volume); the provider's Vault CA follows
+where Vault runs (`manifests/gitops/app-csi-vault-ca/`, or a Secret from `components/vault/trust.py`).
 
 Both run as node-level DaemonSets with hostPath volumes (the kubelet plugin directories), which the
 restricted/baseline Pod Security levels of the platform's namespaces forbid, so they live in
@@ -14,10 +14,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from components.charts.release import ChartRelease
 from components.settings import names
 from components.settings.model import Settings
 
-NAMESPACE = "kube-system"
+NAMESPACE = names.SECRETS_STORE_CSI_NAMESPACE
 DRIVER_RELEASE = "secrets-store-csi-driver"
 PROVIDER_RELEASE = "vault-csi-provider"
 # Where the provider pod sees the Vault CA (`ca.crt`): the SecretProviderClass's vaultCACertPath.
@@ -73,3 +74,20 @@ def provider_values() -> dict[str, Any]:
             "resources": {"requests": {"cpu": "20m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
         },
     }
+
+
+DRIVER = ChartRelease(
+    name=DRIVER_RELEASE,
+    chart="secrets-store-csi-driver",
+    namespace=lambda _s: NAMESPACE,
+    values=driver_values,
+    enabled=lambda s: s.app.csi,
+)
+PROVIDER = ChartRelease(
+    name=PROVIDER_RELEASE,
+    chart="vault",
+    namespace=lambda _s: NAMESPACE,
+    values=lambda _s: provider_values(),
+    enabled=lambda s: s.app.csi,
+    after=(DRIVER_RELEASE,),
+)

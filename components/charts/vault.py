@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from components.charts.release import ChartRelease
 from components.settings import names, placement
 from components.settings.model import AntiAffinity, Settings
 from components.settings.versions import IMAGES
@@ -190,3 +191,13 @@ def vault_values(settings: Settings) -> dict[str, Any]:
             }
         },
     }
+
+
+RELEASE = ChartRelease(
+    name="vault",
+    chart="vault",
+    namespace=lambda s: s.namespaces.vault,
+    values=vault_values,
+    enabled=lambda s: s.vault.deployed,
+    configured_name=lambda s: s.vault.release_name,
+)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from components.charts.release import ChartRelease
 from components.settings import names, placement
 from components.settings.model import Settings
 
@@ -82,3 +83,17 @@ def config_operator_values(settings: Settings) -> dict[str, Any]:
         "enableCertManager": True,
         "enableMonitoring": True,
     }
+
+
+SECRETS_OPERATOR = ChartRelease(
+    name="vault-secrets-operator",
+    chart="vault-secrets-operator",
+    namespace=lambda s: s.namespaces.vault_secrets_operator,
+    values=secrets_operator_values,
+)
+CONFIG_OPERATOR = ChartRelease(
+    name="vault-config-operator",
+    chart="vault-config-operator",
+    namespace=lambda s: s.namespaces.vault_config_operator,
+    values=config_operator_values,
+)

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import pulumi
 
+from components.charts import cert_manager
 from components.kube.apply import apply_objects
-from components.kube.helm import chart_release
 from components.layers.infra import InfraComponent
-from components.layers.operators import cert_manager_values
 from components.rendering.layers import layer_named, render
 from components.settings.model import Settings
 
@@ -33,11 +32,8 @@ class VaultClusterPkiComponent(pulumi.ComponentResource):
     ):
         super().__init__("platform:vault:ClusterPki", name, None, opts)
         namespace = infra.vault_cluster_namespaces[settings.namespaces.cert_manager]
-        self.cert_manager = chart_release(
-            "cert-manager",
-            "cert-manager",
-            settings.namespaces.cert_manager,
-            cert_manager_values(),
+        self.cert_manager = cert_manager.RELEASE.install(
+            settings,
             provider=infra.vault_provider,
             parent=self,
             depends_on=[namespace],

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from components.charts.edge import traefik_values
+from components.charts.traefik import traefik_values
 from components.layers.local_cluster import kind_cluster_config, registry_hosts_toml
 from components.rendering import layers
 from components.settings import kind_network as cluster_contract

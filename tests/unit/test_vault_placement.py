@@ -11,7 +11,7 @@ import pytest
 
 from components.layers.infra import app_cluster_namespaces
 from components.rendering import layers
-from components.settings import names, placement
+from components.settings import placement
 from components.settings.load import load_settings
 from components.settings.placement import server_dns_names
 from tests.harness.dependencies import waits_for

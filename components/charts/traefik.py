@@ -1,30 +1,12 @@
-"""Helm values of the edge operators: the MinIO operator (in-cluster S3) and Traefik (ingress).
-
-The releases are registered in `components/operators.py`; the objects they manage are in
-`manifests/s3/` (the Tenant) and `manifests/ingress/` (TLS defaults, route, alerts).
-"""
+"""Traefik, the ingress controller; its TLS defaults, route and alerts are manifests/gitops/ingress."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from components.settings import kind_network as cluster_contract
+from components.charts.release import ChartRelease
+from components.settings import kind_network
 from components.settings.model import Settings
-
-
-def minio_operator_values() -> dict[str, Any]:
-    # As the original: STS on, the operator's own certificate generation off (every certificate comes
-    # from cert-manager; the tenant's CA reaches the operator through `operator-ca-tls-*` in manifests/s3).
-    return {
-        "operator": {
-            "env": [
-                {"name": "OPERATOR_STS_ENABLED", "value": "on"},
-                {"name": "OPERATOR_STS_AUTO_TLS_ENABLED", "value": "off"},
-            ],
-            "replicaCount": 2,
-            "resources": {"requests": {"cpu": "50m", "memory": "128Mi", "ephemeral-storage": "500Mi"}},
-        }
-    }
 
 
 def traefik_values(settings: Settings) -> dict[str, Any]:
@@ -62,9 +44,19 @@ def traefik_values(settings: Settings) -> dict[str, Any]:
     }
     if settings.kubernetes.cluster.create:
         # The program's own kind cluster maps kubernetes.cluster.httpPort/httpsPort on 127.0.0.1 to these node
-        # ports (components/cluster_contract.py). NodePort, not LoadBalancer: kind runs no load-balancer
+        # ports (components/kind_network.py). NodePort, not LoadBalancer: kind runs no load-balancer
         # controller, and the release would wait forever for an external address.
-        values["ports"]["web"]["nodePort"] = cluster_contract.TRAEFIK_WEB_NODE_PORT
-        values["ports"]["websecure"]["nodePort"] = cluster_contract.TRAEFIK_WEBSECURE_NODE_PORT
+        values["ports"]["web"]["nodePort"] = kind_network.TRAEFIK_WEB_NODE_PORT
+        values["ports"]["websecure"]["nodePort"] = kind_network.TRAEFIK_WEBSECURE_NODE_PORT
         values["service"]["spec"]["type"] = "NodePort"
     return values
+
+
+RELEASE = ChartRelease(
+    name="traefik",
+    chart="traefik",
+    namespace=lambda s: s.namespaces.ingress,
+    values=traefik_values,
+    # Its ServiceMonitor needs the monitoring CRDs.
+    after=("kube-prometheus-stack",),
+)

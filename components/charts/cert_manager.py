@@ -1,0 +1,32 @@
+"""cert-manager with its CRDs: every certificate of the platform (manifests pki and below) comes from it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.charts.release import ChartRelease
+
+
+def cert_manager_values() -> dict[str, Any]:
+    # Every TLS certificate depends on these three Deployments: two replicas and a PDB each, so a node
+    # drain never leaves the webhook (which admits every Certificate) unavailable.
+    ha = {"replicaCount": 2, "podDisruptionBudget": {"enabled": True, "minAvailable": 1}}
+    return {
+        "crds": {"enabled": True, "keep": True},
+        **ha,
+        "webhook": ha,
+        "cainjector": ha,
+        "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}},
+        # No ServiceMonitor/PodMonitor from this chart: cert-manager is installed BEFORE kube-prometheus-stack
+        # (whose webhook certificates it issues), so the monitoring CRDs do not exist yet. The PodMonitor is
+        # in manifests/operators-monitoring/, applied after kube-prometheus-stack.
+        "prometheus": {"enabled": True, "servicemonitor": {"enabled": False}, "podmonitor": {"enabled": False}},
+    }
+
+
+RELEASE = ChartRelease(
+    name="cert-manager",
+    chart="cert-manager",
+    namespace=lambda s: s.namespaces.cert_manager,
+    values=lambda _s: cert_manager_values(),
+)

@@ -1,0 +1,28 @@
+"""The CloudNativePG operator with its CRDs (the Cluster itself is manifests/gitops/postgresql)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.charts.release import ChartRelease
+
+
+def cloudnative_pg_values() -> dict[str, Any]:
+    # The chart's defaults already run the controller non-root, read-only, seccomp RuntimeDefault, drop ALL.
+    return {
+        "replicaCount": 2,  # leader election: a second replica takes over without a gap in reconciling
+        "crds": {"create": True},
+        "config": {"clusterWide": True},  # Clusters live in the app namespace, the operator in its own
+        "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
+        "monitoring": {"podMonitorEnabled": True},  # kube-prometheus-stack selects every PodMonitor
+    }
+
+
+RELEASE = ChartRelease(
+    name="cloudnative-pg",
+    chart="cloudnative-pg",
+    namespace=lambda s: s.namespaces.database_operator,
+    values=lambda _s: cloudnative_pg_values(),
+    # Its PodMonitor needs the monitoring CRDs.
+    after=("kube-prometheus-stack",),
+)
