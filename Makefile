@@ -7,7 +7,7 @@ export GITHUB_ACTIONS_SCHEMA_DIR ?= $(SHARED)/schemas/github-actions
 UV_VERSION := 0.13.8
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 
-.PHONY: test deps deps-test lint bench checkov-venv
+.PHONY: test deps deps-test lint bench checkov-venv snapshot
 
 test: deps-test checkov-venv
 	.venv/bin/ruff check .
@@ -24,6 +24,10 @@ deps-test: $(UV)
 lint: deps-test
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+
+# After a deliberate change of what the program deploys: re-record tests/golden/registrations.json.gz.
+snapshot: deps-test
+	.venv/bin/python -m tests.harness.snapshot
 
 bench: deps-test
 	.venv/bin/python benchmarks/mock_evaluation.py

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pulumi
+
 from components.layers.app_layers import AppLayersComponent
+from components.layers.options import LayerArgs
 from components.settings.model import Settings
 from stacks.bootstrap import deploy_bootstrap
 
@@ -14,6 +17,8 @@ def deploy(settings: Settings) -> dict[str, Any]:
     bootstrap = deploy_bootstrap(settings)
     # Non-bootstrap layers applied directly; the remote stack hands the same layers to Flux.
     app_layers = AppLayersComponent(
-        "app-layers", settings, bootstrap.infra, depends_on=[*bootstrap.operators.all, bootstrap.pki, bootstrap.vault]
+        "app-layers",
+        LayerArgs(settings, bootstrap.infra),
+        pulumi.ResourceOptions(depends_on=bootstrap.all),
     )
     return {"layers": list(app_layers.groups)}

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pulumi
+
 from components.layers.flux_sync import FluxSyncComponent
+from components.layers.options import LayerArgs
 from components.settings.model import Settings
 from stacks.bootstrap import deploy_bootstrap
 
@@ -14,6 +17,8 @@ def deploy(settings: Settings) -> dict[str, Any]:
     bootstrap = deploy_bootstrap(settings)
     # Application layers: only the Flux sync objects here; Flux applies manifests/<layer>/ from Git.
     flux = FluxSyncComponent(
-        "flux-sync", settings, bootstrap.infra, depends_on=[*bootstrap.operators.all, bootstrap.pki, bootstrap.vault]
+        "flux-sync",
+        LayerArgs(settings, bootstrap.infra),
+        pulumi.ResourceOptions(depends_on=bootstrap.all),
     )
     return {"flux": {"gitRepository": flux.git_repository_name, "kustomizations": list(flux.kustomizations)}}

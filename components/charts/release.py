@@ -43,6 +43,7 @@ class ChartRelease:
         parent: pulumi.Resource,
         depends_on: Sequence[pulumi.Resource] = (),
         resource_name: str | None = None,
+        opts: pulumi.ResourceOptions | None = None,
     ) -> k8s.helm.v3.Release:
         """The Helm release of this chart for the settings (components/kube/helm.py pins and names it)."""
         name = self.release_name(settings)
@@ -55,4 +56,5 @@ class ChartRelease:
             parent=parent,
             depends_on=depends_on,
             resource_name=resource_name,
+            opts=opts,
         )

@@ -22,11 +22,13 @@ def chart_release(
     depends_on: Sequence[pulumi.Resource] = (),
     timeout_seconds: int = 600,
     resource_name: str | None = None,
+    opts: pulumi.ResourceOptions | None = None,
 ) -> k8s.helm.v3.Release:
     """`helm.v3.Release` rather than `helm.v4.Chart`: Releases run Helm hooks (CRD upgrades, webhooks),
     wait for readiness, and keep values as plain inputs the tests validate against the chart.
 
-    `resource_name` (default: the release name) tells apart two releases of one name in two clusters."""
+    `resource_name` (default: the release name) tells apart two releases of one name in two clusters; `opts`
+    adds options such as aliases."""
     chart = CHARTS[chart_key]
     return k8s.helm.v3.Release(
         resource_name or name,
@@ -39,5 +41,7 @@ def chart_release(
         atomic=True,
         cleanup_on_fail=True,
         timeout=timeout_seconds,
-        opts=pulumi.ResourceOptions(provider=provider, parent=parent, depends_on=list(depends_on)),
+        opts=pulumi.ResourceOptions.merge(
+            pulumi.ResourceOptions(provider=provider, parent=parent, depends_on=list(depends_on)), opts
+        ),
     )

@@ -22,6 +22,8 @@ import pulumi
 import yaml
 from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider
 
+from components.kube.kind_config import encryption_configuration
+
 CONFIG_FILE = "kind-config.yaml"
 KUBECONFIG_FILE = "kubeconfig"
 ENCRYPTION_FILE = "encryption/config.yaml"
@@ -80,8 +82,6 @@ def _write_private(path: Path, text: str, mode: int = 0o600) -> None:
 
 def write_files(props: dict[str, Any]) -> tuple[Path, Path]:
     """Write every deploy-time file; returns (config path, kubeconfig path)."""
-    # Imported here, not at module level: local_cluster imports this module.
-    from components.layers.local_cluster import encryption_configuration
 
     state_dir = Path(props["state_dir"])
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)

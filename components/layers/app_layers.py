@@ -7,15 +7,12 @@ directories with the same `layers.variables(settings)`, so both apply the same o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components.kube.apply import apply_objects
-from components.layers.infra import InfraComponent
+from components.layers.options import LayerArgs, depends_on_of
 from components.rendering import layers
-from components.settings.model import Settings
 
 
 class AppLayersComponent(pulumi.ComponentResource):
@@ -30,12 +27,11 @@ class AppLayersComponent(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        settings: Settings,
-        infra: InfraComponent,
-        depends_on: Sequence[pulumi.Resource],
+        args: LayerArgs,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("platform:layers:AppLayers", name, None, opts)
+        settings, infra, depends_on = args.settings, args.infra, depends_on_of(opts)
         self.groups = {}
         previous: list[pulumi.Resource] = []
         for layer in layers.active_layers(settings, bootstrap=False):

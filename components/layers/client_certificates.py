@@ -12,13 +12,12 @@ they are not part of the app's GitOps layers and must not disappear with a layer
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import pulumi
 
 from components.kube.apply import apply_objects
-from components.layers.infra import InfraComponent
+from components.layers.options import LayerArgs, depends_on_of
 from components.layers.pki import LEAF_ISSUER
 from components.settings.model import Settings
 
@@ -70,12 +69,11 @@ class ClientCertificatesComponent(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        settings: Settings,
-        infra: InfraComponent,
-        depends_on: Sequence[pulumi.Resource],
+        args: LayerArgs,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("platform:pki:ClientCertificates", name, None, opts)
+        settings, infra, depends_on = args.settings, args.infra, depends_on_of(opts)
         self.objects = apply_objects(
             "client-certificates",
             client_certificates(settings),

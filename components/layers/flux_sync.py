@@ -16,6 +16,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.layers.infra import InfraComponent
+from components.layers.options import LayerArgs, depends_on_of
 from components.rendering import layers
 from components.settings.model import PROJECT, Settings
 
@@ -140,12 +141,11 @@ class FluxSyncComponent(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        settings: Settings,
-        infra: InfraComponent,
-        depends_on: Sequence[pulumi.Resource],
+        args: LayerArgs,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("platform:flux:FluxSync", name, None, opts)
+        settings, infra, depends_on = args.settings, args.infra, depends_on_of(opts)
         namespace = infra.namespaces[settings.namespaces.flux]
         after: list[pulumi.Resource] = [*depends_on, namespace]
         if needs_credentials(settings):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_kubernetes as k8s
 
@@ -36,6 +38,14 @@ def vault_cluster_namespaces(settings: Settings) -> tuple[str, ...]:
     return tuple(dict.fromkeys((settings.namespaces.cert_manager, settings.namespaces.vault)))
 
 
+@dataclass(frozen=True)
+class InfraArgs:
+    settings: Settings
+    # The program's own kind cluster (kubernetes.cluster.create): its kubeconfig, and the resource to wait for.
+    kubeconfig: pulumi.Input[str] | None = None
+    cluster: pulumi.Resource | None = None
+
+
 class InfraComponent(pulumi.ComponentResource):
     """Owns the Kubernetes provider(s) and all namespaces.
 
@@ -56,16 +66,9 @@ class InfraComponent(pulumi.ComponentResource):
     vault_cluster_namespaces: dict[str, k8s.core.v1.Namespace]
     vault_namespace: k8s.core.v1.Namespace | None
 
-    def __init__(
-        self,
-        name: str,
-        settings: Settings,
-        opts: pulumi.ResourceOptions | None = None,
-        *,
-        kubeconfig: pulumi.Input[str] | None = None,
-        cluster: pulumi.Resource | None = None,
-    ):
+    def __init__(self, name: str, args: InfraArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:infra:Infra", name, None, opts)
+        settings, kubeconfig, cluster = args.settings, args.kubeconfig, args.cluster
         self.provider = k8s.Provider(
             "kubernetes",
             # A created cluster's kubeconfig wins over a context name: the context may not exist yet.

@@ -7,9 +7,8 @@ import pulumi_kubernetes as k8s
 
 from components.charts import registry
 from components.kube.apply import apply_objects
-from components.layers.infra import InfraComponent
+from components.layers.options import LayerArgs
 from components.rendering.layers import layer_named, render
-from components.settings.model import Settings
 
 
 class OperatorsComponent(pulumi.ComponentResource):
@@ -25,10 +24,9 @@ class OperatorsComponent(pulumi.ComponentResource):
     releases: dict[str, k8s.helm.v3.Release]
     monitoring: k8s.yaml.v2.ConfigGroup
 
-    def __init__(
-        self, name: str, settings: Settings, infra: InfraComponent, opts: pulumi.ResourceOptions | None = None
-    ):
+    def __init__(self, name: str, args: LayerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:operators:Operators", name, None, opts)
+        settings, infra = args.settings, args.infra
         self.releases = {}
         for chart in registry.active(settings, registry.OPERATORS):
             namespace = chart.namespace(settings)

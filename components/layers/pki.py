@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import pulumi
 
 from components.kube.apply import apply_objects
-from components.layers.infra import InfraComponent
+from components.layers.options import LayerArgs, depends_on_of
 from components.rendering.layers import LAYERS, render
-from components.settings.model import Settings
 
 LEAF_ISSUER = "issuer-leaf"
 ROOT_CA_SECRET = "root-ca"
@@ -26,12 +23,11 @@ class PkiComponent(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        settings: Settings,
-        infra: InfraComponent,
-        depends_on: Sequence[pulumi.Resource],
+        args: LayerArgs,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("platform:pki:Pki", name, None, opts)
+        settings, infra, depends_on = args.settings, args.infra, depends_on_of(opts)
         layer = next(layer for layer in LAYERS if layer.name == "pki")
         self.objects = apply_objects(
             "pki",

@@ -15,8 +15,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.kube.kind_config import state_directory
 from components.kube.read import decoded, read_secret_after
-from components.layers.local_cluster import state_directory
 from components.settings import names
 from components.settings.model import Settings
 from components.settings.names import VAULT_PORT

@@ -1,34 +1,36 @@
-"""Vault layer (deploy side): Vault's certificates and Helm release, then its two operators.
+"""Vault server layer: Vault's certificates and Helm release, its init/unseal/bootstrap and configuration,
+and the Kubernetes-auth identities Vault trusts.
 
 Order inside the component (every step waits for the previous one):
-  1. manifests/vault/            server + PostgreSQL client certificates (issuer-leaf)
-  2. Helm release `vault`        HA Raft / standalone, values from chart_values.py
-  3. bootstrap()                 init, unseal, admin bootstrap, pulumi-vault configuration (runtime.py)
-  4. manifests/vault-operators/  operator ServiceAccounts, CA Secrets, Vault's TokenReview binding
-  5. Helm releases               Vault Secrets Operator, vault-config-operator (operator_values.py)
+  1. manifests/bootstrap/vault/   server + PostgreSQL client certificates (issuer-leaf)
+  2. Helm release `vault`         HA Raft / standalone, values from components/charts/vault.py
+  3. VaultRuntime                 init, unseal, admin bootstrap, pulumi-vault configuration (runtime.py)
+  4. manifests/bootstrap/vault-operators/   the ServiceAccounts Vault's Kubernetes-auth roles bind, their CA
+                                  Certificates, and the TokenReview (auth-delegator) binding of Vault's own SA
 
-Vault outside this cluster (VaultSettings.placement): with `vault.kubeContext` steps 1-3 run in the
-second cluster, after its own cert-manager and PKI (cluster_pki.py); with `vault.externalAddress` they do
-not run at all, and step 3 is only the pulumi-vault configuration, logged in with the AppRole that Vault's
-operator created (`vaultExternalRoleId`/`vaultExternalSecretId`; without them, nothing: configure_external()).
-Step 4 is then manifests/vault-operators-external/ (the same ServiceAccounts plus a token
-reviewer, applied first: Vault's Kubernetes auth config needs its token) and CA Secrets Pulumi writes with
-the CA of that Vault (trust.py).
+Vault outside this cluster (`VaultSettings.placement`): with `vault.kubeContext` steps 1-3 run in the second
+cluster, after its own cert-manager and PKI (cluster_pki.py); with `vault.externalAddress` they do not run at
+all, and step 3 is only the pulumi-vault configuration, logged in with the AppRole that Vault's operator
+created (`vaultExternalRoleId`/`vaultExternalSecretId`; without them, nothing). Step 4 is then
+manifests/bootstrap/vault-operators-external/ (the same ServiceAccounts plus a token reviewer whose token the
+Kubernetes-auth configuration needs), applied first.
+
+The identity layers stay here, not with the operators (components/vault/operators.py): Vault's Kubernetes-auth
+configuration needs the reviewer's token before the operators can exist, and moving their objects into
+another ConfigGroup would delete and recreate them on existing stacks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.charts.vault import vault_values
-from components.charts.vault_operators import config_operator_values, secrets_operator_values
+from components.charts import registry
 from components.kube.apply import apply_objects
-from components.kube.helm import chart_release
 from components.layers.infra import InfraComponent
+from components.layers.options import depends_on_of
 from components.rendering.layers import layer_named, render
 from components.settings import placement
 from components.settings.model import Settings
@@ -37,163 +39,113 @@ from components.vault.admin_provider import admin_provider, configuration
 from components.vault.cluster_pki import VaultClusterPkiComponent
 from components.vault.runtime import VaultRuntime
 
-SECRETS_OPERATOR_RELEASE = "vault-secrets-operator"
-CONFIG_OPERATOR_RELEASE = "vault-config-operator"
-
 
 @dataclass(frozen=True)
-class SecretRef:
-    """Where a Secret lives."""
-
-    namespace: str
-    name: str
+class VaultServerArgs:
+    settings: Settings
+    infra: InfraComponent
 
 
-class VaultComponent(pulumi.ComponentResource):
-    """Owns Vault's certificates and Helm release, the Vault Secrets Operator and vault-config-operator
-    releases, and the objects they authenticate with.
+class VaultServerComponent(pulumi.ComponentResource):
+    """Owns Vault's certificates, Helm release, init/unseal/bootstrap and configuration (or only the
+    configuration of an existing Vault), and the identities its Kubernetes auth trusts.
 
-    Needs: the infra provider(s) and namespaces, the PKI (`issuer-leaf`) and the operators' CRDs (pass
-    both in `depends_on`). Exposes `release` (the Vault Helm release), `pods` (pod names), `ca_secret`
-    (a Secret whose `ca.crt` verifies Vault's certificate), `address` (what clients dial) and
-    `kubernetes_auth` (the arguments of Vault's Kubernetes auth config for this placement, trust.py).
+    Needs: the infra provider(s) and namespaces; in `opts.depends_on` the PKI (`issuer-leaf`) and the
+    operators' CRDs. Exposes `address` (what clients dial), `ready` (what Vault's clients must wait for: an
+    initialised, unsealed, configured Vault and the identity layer), `identities` (that layer), `ca_pem`
+    (the CA that verifies an outside Vault, None when Vault runs here) and `release` (None for an existing Vault).
 
-    With `vault.externalAddress` no Vault is deployed (`release` is None) and only the operators are.
+    The type token is still `platform:vault:Vault` (the component before the server/operators split), so
+    every resource it owns keeps its URN on existing stacks.
     """
 
     release: k8s.helm.v3.Release | None
-    secrets_operator: k8s.helm.v3.Release
-    config_operator: k8s.helm.v3.Release
+    runtime: VaultRuntime | None
+    identities: k8s.yaml.v2.ConfigGroup
+    ca_pem: pulumi.Output[str] | None
+    ready: list[pulumi.Resource]
 
-    def __init__(
+    def __init__(self, name: str, args: VaultServerArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("platform:vault:Vault", name, None, opts)
+        settings, infra = args.settings, args.infra
+        after = depends_on_of(opts)
+        self.address = placement.vault_address(settings)
+        self.release = None
+        self.runtime = None
+        self.ca_pem = None
+        ns = settings.namespaces
+        client_namespaces = [infra.namespaces[n] for n in (ns.app, ns.vault_secrets_operator, ns.vault_config_operator)]
+        reviewer: k8s.yaml.v2.ConfigGroup | None = None
+        if not settings.vault.in_app_cluster:
+            # Vault elsewhere: the identities and the token reviewer need no Vault, and Vault's Kubernetes-auth
+            # configuration needs the reviewer's token, so they come first.
+            reviewer = self._identities(settings, infra, "vault-operators-external", [*after, *client_namespaces])
+        kubernetes_auth, self.token_reviewer = trust.kubernetes_auth(settings, infra, reviewer, self)
+        if settings.vault.deployed:
+            self.ready = self._deploy(settings, infra, kubernetes_auth, after)
+        else:
+            self.ready = [*after, *self._configure_external(settings, kubernetes_auth)]
+        if reviewer is not None:
+            self.identities = reviewer
+            # The CA that signed that Vault's certificate, for the operators' CA Secrets.
+            self.ca_pem = trust.vault_ca_pem(settings, infra, self.release, self)
+        else:
+            self.identities = self._identities(
+                settings, infra, "vault-operators", [*after, *self.ready, *client_namespaces]
+            )
+        self.register_outputs({"address": self.address, "pods": list(settings.vault.pods)})
+
+    def _identities(
+        self, settings: Settings, infra: InfraComponent, layer: str, depends_on: list[pulumi.Resource]
+    ) -> k8s.yaml.v2.ConfigGroup:
+        return apply_objects(
+            layer, render(settings, layer_named(layer)), provider=infra.provider, parent=self, depends_on=depends_on
+        )
+
+    def _deploy(
         self,
-        name: str,
         settings: Settings,
         infra: InfraComponent,
-        *,
-        depends_on: Sequence[pulumi.Resource],
-        opts: pulumi.ResourceOptions | None = None,
-    ):
-        super().__init__("platform:vault:Vault", name, None, opts)
-        ns = settings.namespaces
-        self.settings = settings
-        self.infra = infra
-        self.address = placement.vault_address(settings)
-        self.pods = settings.vault.pods
-        self.ca_secret = SecretRef(ns.vault, placement.tls_secret(settings))
-        self.release = None
-        in_app_cluster = settings.vault.in_app_cluster
-        operator_namespaces = [
-            infra.namespaces[n] for n in (ns.app, ns.vault_secrets_operator, ns.vault_config_operator)
-        ]
-        if not in_app_cluster:
-            # Vault elsewhere: the operators' identities and the token reviewer need no Vault, and Vault's
-            # Kubernetes auth config (bootstrap()) needs the reviewer's token, so they come first.
-            self.operator_objects = apply_objects(
-                "vault-operators-external",
-                render(settings, layer_named("vault-operators-external")),
-                provider=infra.provider,
-                parent=self,
-                depends_on=[*depends_on, *operator_namespaces],
+        kubernetes_auth: trust.KubernetesAuthConfig,
+        after: list[pulumi.Resource],
+    ) -> list[pulumi.Resource]:
+        """Certificates, release and runtime in the cluster Vault runs in; returns what clients wait for."""
+        vault_namespace = infra.vault_namespace
+        assert vault_namespace is not None  # InfraComponent creates it whenever Vault is deployed
+        issuer = after
+        if settings.vault.separate_cluster:
+            # `issuer-leaf` of the second cluster: its own cert-manager and PKI layer.
+            cluster_pki = VaultClusterPkiComponent(
+                "vault-cluster", settings, infra, opts=pulumi.ResourceOptions(parent=self)
             )
-        self.kubernetes_auth, self.token_reviewer = trust.kubernetes_auth(
-            settings, infra, None if in_app_cluster else self.operator_objects, self
-        )
-
-        ready: list[pulumi.Resource] = list(depends_on)
-        if not settings.vault.external:
-            vault_namespace = infra.vault_namespace
-            assert vault_namespace is not None  # InfraComponent creates it whenever Vault is deployed
-            issuer: list[pulumi.Resource] = list(depends_on)
-            if settings.vault.separate_cluster:
-                # `issuer-leaf` of the second cluster: its own cert-manager and PKI layer.
-                self.cluster_pki = VaultClusterPkiComponent(
-                    "vault-cluster", settings, infra, opts=pulumi.ResourceOptions(parent=self)
-                )
-                issuer = [self.cluster_pki.cert_manager, self.cluster_pki.issuer]
-            self.certificates = apply_objects(
-                "vault",
-                render(settings, layer_named("vault")),
-                provider=infra.vault_provider,
-                parent=self,
-                depends_on=[*issuer, vault_namespace],
-            )
-            # The pods mount both certificate Secrets, so the release waits for the certificates.
-            self.release = chart_release(
-                settings.vault.release_name,
-                "vault",
-                ns.vault,
-                vault_values(settings),
-                provider=infra.vault_provider,
-                parent=self,
-                depends_on=[self.certificates, vault_namespace],
-            )
-            ready = [self.release, *self.bootstrap()]
-        else:
-            ready = [*depends_on, *self.configure_external()]
-
-        if in_app_cluster:
-            self.operator_objects = apply_objects(
-                "vault-operators",
-                render(settings, layer_named("vault-operators")),
-                provider=infra.provider,
-                parent=self,
-                depends_on=[*depends_on, *ready, *operator_namespaces],
-            )
-            operator_trust: list[pulumi.Resource] = [self.operator_objects]
-        else:
-            # The CA of the Vault the operators talk to, instead of cert-manager Certificates from this
-            # cluster's own PKI (which did not sign that Vault's certificate).
-            self.ca_secrets = trust.operator_ca_secrets(
-                settings,
-                infra,
-                trust.vault_ca_pem(settings, infra, self.release, self),
-                parent=self,
-                depends_on=ready,
-            )
-            operator_trust = [self.operator_objects, *self.ca_secrets, *ready]
-        # The VaultConnection's CA Secret must exist before the chart creates it: after the layer.
-        self.secrets_operator = chart_release(
-            SECRETS_OPERATOR_RELEASE,
-            "vault-secrets-operator",
-            ns.vault_secrets_operator,
-            secrets_operator_values(settings),
-            provider=infra.provider,
+            issuer = [cluster_pki.cert_manager, cluster_pki.issuer]
+        certificates = apply_objects(
+            "vault",
+            render(settings, layer_named("vault")),
+            provider=infra.vault_provider,
             parent=self,
-            depends_on=[*operator_trust, infra.namespaces[ns.vault_secrets_operator]],
+            depends_on=[*issuer, vault_namespace],
         )
-        self.config_operator = chart_release(
-            CONFIG_OPERATOR_RELEASE,
-            "vault-config-operator",
-            ns.vault_config_operator,
-            config_operator_values(settings),
-            provider=infra.provider,
-            parent=self,
-            depends_on=[*operator_trust, infra.namespaces[ns.vault_config_operator]],
+        # The pods mount both certificate Secrets, so the release waits for the certificates.
+        self.release = registry.VAULT_SERVER.install(
+            settings, provider=infra.vault_provider, parent=self, depends_on=[certificates, vault_namespace]
         )
-        self.register_outputs({"address": self.address, "pods": list(self.pods)})
-
-    def bootstrap(self) -> list[pulumi.Resource]:
-        """Init, unseal, admin bootstrap and declarative configuration (components/vault/runtime.py).
-
-        Runs after `self.release` exists; the operators' layer and releases wait for what it returns, so
-        VSO's first login (Kubernetes auth, transit cache key) finds an initialised, unsealed, configured
-        Vault.
-        """
-        assert self.release is not None
         self.runtime = VaultRuntime(
             "vault-runtime",
-            self.settings,
+            settings,
             release=self.release,
-            ca_secret_namespace=self.ca_secret.namespace,
-            ca_secret_name=self.ca_secret.name,
-            kubernetes_provider=self.infra.vault_provider,
-            kubernetes_auth=self.kubernetes_auth,
+            ca_secret_namespace=settings.namespaces.vault,
+            ca_secret_name=placement.tls_secret(settings),
+            kubernetes_provider=infra.vault_provider,
+            kubernetes_auth=kubernetes_auth,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        return list(self.runtime.steps)
+        # VSO's first login (Kubernetes auth, transit cache key) must find a configured Vault.
+        return [self.release, *self.runtime.steps]
 
-    def configure_external(self) -> list[pulumi.Resource]:
+    def _configure_external(
+        self, settings: Settings, kubernetes_auth: trust.KubernetesAuthConfig
+    ) -> list[pulumi.Resource]:
         """An existing Vault: the same declarative configuration as a deployed one (admin_provider.py), through a
         provider at `vault.externalAddress` that trusts `vault.externalCaCert` and logs in with the AppRole
         Vault's operator created. No init, unseal or bootstrap (that Vault is theirs) and no tunnel.
@@ -201,7 +153,7 @@ class VaultComponent(pulumi.ComponentResource):
         Without the AppRole credentials nothing is configured (the README lists what Vault's operator creates
         by hand). Returns what the operators must wait for.
         """
-        vault_settings = self.settings.vault
+        vault_settings = settings.vault
         if not vault_settings.configures_external:
             pulumi.log.warn(
                 "vault.externalAddress without vaultExternalRoleId/vaultExternalSecretId: the program does not "
@@ -213,8 +165,8 @@ class VaultComponent(pulumi.ComponentResource):
             )
             return []
         assert vault_settings.external_role_id is not None and vault_settings.external_secret_id is not None
-        self.provider, _ = admin_provider(
-            self.settings,
+        provider, _ = admin_provider(
+            settings,
             ca_pem=vault_settings.external_ca_cert,
             ready=True,
             address=vault_settings.external_address,
@@ -223,5 +175,4 @@ class VaultComponent(pulumi.ComponentResource):
             secret_id=vault_settings.external_secret_id,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.configuration = configuration(self.settings, self.provider, self.kubernetes_auth, self)
-        return [self.configuration]
+        return [configuration(settings, provider, kubernetes_auth, self)]

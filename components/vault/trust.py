@@ -79,6 +79,7 @@ def operator_ca_secrets(
     *,
     parent: pulumi.Resource,
     depends_on: Sequence[pulumi.Resource],
+    opts: pulumi.ResourceOptions | None = None,
 ) -> list[k8s.core.v1.Secret]:
     """The CA Secrets of Vault's clients in the app cluster, one per namespace of `ca_secret_namespaces()`
     (the same Secret the same-cluster layers have cert-manager issue)."""
@@ -96,10 +97,9 @@ def operator_ca_secrets(
                 ),
                 type="Opaque",
                 string_data={"ca.crt": ca_pem},
-                opts=pulumi.ResourceOptions(
-                    parent=parent,
-                    provider=infra.provider,
-                    depends_on=[*depends_on, *created],
+                opts=pulumi.ResourceOptions.merge(
+                    pulumi.ResourceOptions(parent=parent, provider=infra.provider, depends_on=[*depends_on, *created]),
+                    opts,
                 ),
             )
         )

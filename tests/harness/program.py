@@ -40,6 +40,7 @@ class Registration:
     custom: bool
     additional_secret_outputs: list[str] = field(default_factory=list)
     protect: bool = False
+    aliases: list[dict[str, Any]] = field(default_factory=list)  # alias specs as sent (name/type/parent/urn)
 
     def is_secret(self, path: str) -> bool:
         return any(path == p or path.startswith(p + ".") for p in self.secret_paths)
@@ -54,6 +55,22 @@ def _unwrap(value: Any, path: str, secrets: list[str]) -> Any:
     if isinstance(value, list):
         return [_unwrap(v, f"{path}[{i}]", secrets) for i, v in enumerate(value)]
     return value
+
+
+def _alias(alias: Any) -> dict[str, Any]:
+    """An `alias_pb2.Alias` as a dict: `{"urn": ...}` or the spec fields that were set."""
+    if alias.WhichOneof("alias") == "urn":
+        return {"urn": alias.urn}
+    spec = alias.spec
+    found: dict[str, Any] = {
+        key: getattr(spec, key) for key in ("name", "type", "stack", "project") if getattr(spec, key)
+    }
+    parent = spec.WhichOneof("parent")
+    if parent == "parentUrn":
+        found["parentUrn"] = spec.parentUrn
+    elif parent == "noParent":
+        found["noParent"] = True
+    return found
 
 
 class RecordingMonitor(MockMonitor):
@@ -79,6 +96,7 @@ class RecordingMonitor(MockMonitor):
                     custom=request.custom,
                     additional_secret_outputs=list(request.additionalSecretOutputs),
                     protect=bool(request.protect),
+                    aliases=[_alias(alias) for alias in request.aliases],
                 )
             )
         return response

@@ -8,7 +8,8 @@ import pytest
 
 from components.layers import flux_sync
 from components.layers.flux_sync import FluxSyncComponent
-from components.layers.infra import InfraComponent
+from components.layers.infra import InfraArgs, InfraComponent
+from components.layers.options import LayerArgs
 from components.rendering import layers
 from components.rendering.layers import Layer
 from components.settings.load import load_settings
@@ -36,7 +37,7 @@ def run_flux_sync(flux: dict, secrets: dict) -> ProgramRun:
     @pulumi.runtime.test
     def program() -> None:
         current = settings(flux, secrets)  # secrets become Outputs inside the mock engine
-        FluxSyncComponent("flux-sync", current, InfraComponent("infra", current), depends_on=[])
+        FluxSyncComponent("flux-sync", LayerArgs(current, InfraComponent("infra", InfraArgs(current))))
 
     program()
     return ProgramRun(stack="remote", registrations=list(monitor.registrations), outputs={})

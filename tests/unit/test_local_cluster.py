@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.layers.local_cluster import (
+from components.kube.kind_config import (
     CERTS_D_ON_NODE,
     ENCRYPTION_DIR_ON_NODE,
     encryption_configuration,

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from components.charts.traefik import traefik_values
-from components.layers.local_cluster import kind_cluster_config, registry_hosts_toml
+from components.kube.kind_config import kind_cluster_config, registry_hosts_toml
 from components.rendering import layers
 from components.settings import kind_network as cluster_contract
 from components.settings.load import load_settings
