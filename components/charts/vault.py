@@ -115,15 +115,27 @@ def _secret_volume(name: str, secret: str, mount_path: str) -> tuple[dict[str, A
     return volume, {"name": name, "mountPath": mount_path, "readOnly": True}
 
 
-def vault_values(settings: Settings) -> dict[str, Any]:
-    """The chart values for this stack's settings."""
+_POD_SECURITY = {
+    "pod": {
+        "runAsNonRoot": True,
+        "runAsUser": 100,
+        "runAsGroup": 1000,
+        "fsGroup": 1000,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    },
+    "container": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+}
+
+
+def _server(settings: Settings) -> dict[str, Any]:
+    """`server:` without its mode (standalone or HA Raft, see `_mode`)."""
     vault = settings.vault
     tls_volume, tls_mount = _secret_volume("tls", placement.tls_secret(settings), TLS_DIR)
     pg_volume, pg_mount = _secret_volume(
         "postgres-client", names.POSTGRES_CLIENT_CERT_SECRET, names.POSTGRES_CLIENT_CERT_DIR
     )
     probe = {"enabled": True, "path": HEALTH_PATH, "port": names.VAULT_PORT}
-    server: dict[str, Any] = {
+    return {
         "image": _image(),
         # Requests sized for a small production cluster; no CPU limit (throttling stalls Raft heartbeats).
         "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}},
@@ -138,38 +150,37 @@ def vault_values(settings: Settings) -> dict[str, Any]:
         "dataStorage": {"enabled": True, "size": vault.storage_size, "mountPath": DATA_PATH},
         # The file audit device (enabled through the API by the bootstrap) writes here.
         "auditStorage": {"enabled": True, "size": vault.audit_storage_size, "mountPath": AUDIT_PATH},
-        # Our own binding in manifests/vault-operators/ instead: visible, reviewed and tested there.
+        # Our own binding in manifests/bootstrap/vault-operators/ instead: visible, reviewed and tested there.
         "authDelegator": {"enabled": False},
         "serviceAccount": {
             "create": True,
             "name": placement.service_account(settings),
             "serviceDiscovery": {"enabled": True},
         },
-        "statefulSet": {
-            "securityContext": {
-                "pod": {
-                    "runAsNonRoot": True,
-                    "runAsUser": 100,
-                    "runAsGroup": 1000,
-                    "fsGroup": 1000,
-                    "seccompProfile": {"type": "RuntimeDefault"},
-                },
-                "container": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
-            }
-        },
+        "statefulSet": {"securityContext": _POD_SECURITY},
     }
-    if vault.ha:
-        server["standalone"] = {"enabled": False}
-        server["ha"] = {
+
+
+def _mode(settings: Settings) -> dict[str, Any]:
+    """Standalone (1 replica) or HA Raft with a PodDisruptionBudget that keeps quorum."""
+    vault = settings.vault
+    if not vault.ha:
+        return {"standalone": {"enabled": True, "config": server_config(settings)}, "ha": {"enabled": False}}
+    return {
+        "standalone": {"enabled": False},
+        "ha": {
             "enabled": True,
             "replicas": vault.replicas,
             "raft": {"enabled": True, "setNodeId": True, "config": server_config(settings)},
             # Raft keeps quorum while a minority is down: 1 of 3, 2 of 5.
             "disruptionBudget": {"enabled": True, "maxUnavailable": (vault.replicas - 1) // 2},
-        }
-    else:
-        server["standalone"] = {"enabled": True, "config": server_config(settings)}
-        server["ha"] = {"enabled": False}
+        },
+    }
+
+
+def vault_values(settings: Settings) -> dict[str, Any]:
+    """The chart values for this stack's settings."""
+    vault = settings.vault
     return {
         # Names = release name whatever it is (the chart appends "-vault" otherwise), so pods are
         # `<release>-N` as VaultSettings.pods and the certificate assume.
@@ -177,7 +188,7 @@ def vault_values(settings: Settings) -> dict[str, Any]:
         "global": {"tlsDisable": False},
         # Secrets reach workloads through the Vault Secrets Operator (or the CSI driver), not the injector.
         "injector": {"enabled": False},
-        "server": server,
+        "server": {**_server(settings), **_mode(settings)},
         "ui": {"enabled": True, "serviceType": "ClusterIP"},
         "serverTelemetry": {
             "serviceMonitor": {

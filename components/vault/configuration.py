@@ -97,7 +97,6 @@ class VaultConfiguration(pulumi.ComponentResource):
     ):
         super().__init__("platform:vault:Configuration", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=provider)
-
         self.mounts = {
             path: vault.Mount(
                 f"mount-{path}",
@@ -116,6 +115,24 @@ class VaultConfiguration(pulumi.ComponentResource):
             deletion_allowed=False,
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.mounts["transit"]])),
         )
+        self._kubernetes_auth(kubernetes_auth, child)
+        self.policies = {
+            policy_name: vault.Policy(f"policy-{policy_name}", name=policy_name, policy=hcl, opts=child)
+            for policy_name, hcl in policies.items()
+        }
+        self.roles = {role.name: self._role(role, child) for role in roles(settings)}
+        self.kv_entries = {
+            path: vault.kv.Secret(
+                f"kv-{path.replace('/', '-')}",
+                path=f"{names.KV_V1_MOUNT}/{path}",
+                data_json=pulumi.Output.secret(data).apply(json.dumps),
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.mounts["kv"]])),
+            )
+            for path, data in kv_entries.items()
+        }
+        self.register_outputs({"mounts": list(self.mounts), "roles": list(self.roles)})
+
+    def _kubernetes_auth(self, kubernetes_auth: KubernetesAuthConfig, child: pulumi.ResourceOptions) -> None:
         self.auth = vault.AuthBackend(
             "kubernetes",
             type="kubernetes",
@@ -134,33 +151,19 @@ class VaultConfiguration(pulumi.ComponentResource):
             kubernetes_ca_cert=kubernetes_auth.kubernetes_ca_cert,
             opts=child,
         )
-        self.policies = {
-            policy_name: vault.Policy(f"policy-{policy_name}", name=policy_name, policy=hcl, opts=child)
-            for policy_name, hcl in policies.items()
-        }
-        self.roles = {}
-        for role in roles(settings):
-            depends = [self.auth_config]
-            if role.policy in self.policies:
-                depends.append(self.policies[role.policy])
-            self.roles[role.name] = vault.kubernetes.AuthBackendRole(
-                f"role-{role.name}",
-                backend=self.auth.path,
-                role_name=role.name,
-                bound_service_account_names=list(role.service_accounts),
-                bound_service_account_namespaces=list(role.namespaces),
-                token_policies=[role.policy],
-                token_ttl=OPERATOR_TOKEN_TTL,
-                token_max_ttl=OPERATOR_TOKEN_TTL,
-                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=depends)),
-            )
-        self.kv_entries = {
-            path: vault.kv.Secret(
-                f"kv-{path.replace('/', '-')}",
-                path=f"{names.KV_V1_MOUNT}/{path}",
-                data_json=pulumi.Output.secret(data).apply(json.dumps),
-                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.mounts["kv"]])),
-            )
-            for path, data in kv_entries.items()
-        }
-        self.register_outputs({"mounts": list(self.mounts), "roles": list(self.roles)})
+
+    def _role(self, role: Role, child: pulumi.ResourceOptions) -> vault.kubernetes.AuthBackendRole:
+        depends: list[pulumi.Resource] = [self.auth_config]
+        if role.policy in self.policies:
+            depends.append(self.policies[role.policy])
+        return vault.kubernetes.AuthBackendRole(
+            f"role-{role.name}",
+            backend=self.auth.path,
+            role_name=role.name,
+            bound_service_account_names=list(role.service_accounts),
+            bound_service_account_namespaces=list(role.namespaces),
+            token_policies=[role.policy],
+            token_ttl=OPERATOR_TOKEN_TTL,
+            token_max_ttl=OPERATOR_TOKEN_TTL,
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=depends)),
+        )

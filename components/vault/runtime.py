@@ -12,19 +12,21 @@ Later runs need no root token. Break-glass (a new root token from the unseal sha
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pulumi_kubernetes as k8s
+import pulumi_vault as vault
 
 from components.kube.kind_config import state_directory
 from components.kube.read import decoded, read_secret_after
-from components.settings import names
 from components.settings.model import Settings
 from components.settings.names import VAULT_PORT
 from components.vault import trust
 from components.vault.admin_provider import admin_provider, configuration
 from components.vault.configuration import VaultConfiguration
 from components.vault_runtime import tunnel
-from components.vault_runtime.admin_policy import admin_policy_hcl
+from components.vault_runtime.admin_policy import admin_policy_for
 from components.vault_runtime.providers import VaultBootstrap, VaultInit, VaultUnseal
 
 UNSEAL_TIMEOUT_SECONDS = 300
@@ -44,13 +46,15 @@ def kube_target(settings: Settings) -> dict[str, str]:
     return {"kube_context": settings.kubernetes.context}
 
 
-def admin_policy(settings: Settings) -> str:
-    """The admin AppRole's policy: what VaultConfiguration manages, plus both KV entries Pulumi may write
-    (so switching S3 or registry to external later needs no break-glass to widen the policy)."""
-    entries = [
-        f"kv/{names.kv_path(settings, name)}" for name in (names.S3_REGISTRY_SECRET, names.REGISTRY_PASSWORD_SECRET)
-    ]
-    return admin_policy_hcl(kv_entries=entries)
+def connection_props(settings: Settings, ca_pem: pulumi.Input[str]) -> dict[str, Any]:
+    """How the dynamic providers reach Vault's pods (components/vault_runtime/transport.py reads it)."""
+    return {
+        **kube_target(settings),
+        "namespace": settings.namespaces.vault,
+        "pods": list(settings.vault.pods),
+        "ca_pem": ca_pem,
+        "port": VAULT_PORT,
+    }
 
 
 class VaultRuntime(pulumi.ComponentResource):
@@ -79,15 +83,7 @@ class VaultRuntime(pulumi.ComponentResource):
         vault_settings = settings.vault
         ca = read_secret_after("vault-ca", ca_secret_namespace, ca_secret_name, release, kubernetes_provider, self)
         ca_pem = ca.data.apply(decoded("ca.crt"))
-        connection = {
-            **kube_target(settings),
-            "namespace": settings.namespaces.vault,
-            "pods": list(vault_settings.pods),
-            "ca_pem": ca_pem,
-            "port": VAULT_PORT,
-        }
-        step = pulumi.ResourceOptions(parent=self)
-
+        connection = connection_props(settings, ca_pem)
         self.init = VaultInit(
             "vault-init",
             connection=connection,
@@ -95,7 +91,7 @@ class VaultRuntime(pulumi.ComponentResource):
             secret_threshold=vault_settings.key_threshold,
             pgp_keys=list(vault_settings.pgp_keys) or None,
             root_token_pgp_key=vault_settings.root_token_pgp_key or None,
-            opts=pulumi.ResourceOptions.merge(step, pulumi.ResourceOptions(depends_on=[release], protect=True)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[release], protect=True),
         )
         self.unseal = VaultUnseal(
             "vault-unseal",
@@ -104,11 +100,12 @@ class VaultRuntime(pulumi.ComponentResource):
             keys=vault_settings.unseal_keys if vault_settings.unseal_keys is not None else self.init.keys_b64,
             threshold=vault_settings.key_threshold,
             timeout_seconds=UNSEAL_TIMEOUT_SECONDS,
-            opts=pulumi.ResourceOptions.merge(step, pulumi.ResourceOptions(depends_on=[self.init])),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.init]),
         )
         self.steps: list[pulumi.Resource] = [self.init, self.unseal]
+        self.bootstrap: VaultBootstrap | None = None
+        self.provider: vault.Provider | None = None
         self.configuration: VaultConfiguration | None = None
-
         root_token = vault_settings.root_token
         if root_token is None and vault_settings.root_token_pgp_key:
             pulumi.log.warn(
@@ -123,11 +120,24 @@ class VaultRuntime(pulumi.ComponentResource):
             "vault-bootstrap",
             connection=connection,
             root_token=root_token if root_token is not None else self.init.root_token,
-            admin_policy=admin_policy(settings),
-            opts=pulumi.ResourceOptions.merge(step, pulumi.ResourceOptions(depends_on=[self.unseal])),
+            admin_policy=admin_policy_for(settings),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.unseal]),
         )
         self.steps.append(self.bootstrap)
+        address = self._configure(settings, connection, ca_pem, kubernetes_auth)
+        self.register_outputs({"localAddress": address})
 
+    def _configure(
+        self,
+        settings: Settings,
+        connection: dict[str, Any],
+        ca_pem: pulumi.Output[str],
+        kubernetes_auth: trust.KubernetesAuthConfig,
+    ) -> pulumi.Output[str]:
+        """The pulumi-vault provider, logged in with the bootstrap's AppRole through a port-forward to the
+        active node, and the declarative configuration through it. Returns the provider's local address."""
+        assert self.bootstrap is not None
+        vault_settings = settings.vault
         tunnel_connection = {key: value for key, value in connection.items() if key != "ca_pem"}
         # The `-active` Service exists only in HA mode; standalone has one pod behind the plain Service.
         service = f"svc/{vault_settings.release_name}" + ("-active" if vault_settings.ha else "")
@@ -151,4 +161,4 @@ class VaultRuntime(pulumi.ComponentResource):
         )
         self.configuration = configuration(settings, self.provider, kubernetes_auth, self)
         self.steps.append(self.configuration)
-        self.register_outputs({"localAddress": address})
+        return address

@@ -24,13 +24,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from components.settings.model import Settings
 from components.settings.names import (
     DATABASE_MOUNT,
     KUBERNETES_AUTH_PATH,
     KV_V1_MOUNT,
     KV_V2_MOUNT,
+    REGISTRY_PASSWORD_SECRET,
+    S3_REGISTRY_SECRET,
     TRANSIT_MOUNT,
     VSO_CACHE_KEY,
+    kv_path,
 )
 
 ADMIN_POLICY_NAME = "platform-admin"
@@ -74,16 +78,7 @@ def admin_policy_rules(
         "sys/mounts": ("read",),
         "sys/auth": ("read",),
     }
-    for mount in mounts:
-        rules[f"sys/mounts/{mount}"] = CRUD
-        rules[f"sys/mounts/{mount}/tune"] = ("read", "update")
-    for path in auth_backends:
-        rules[f"sys/auth/{path}"] = CRUDS
-        rules[f"sys/auth/{path}/tune"] = ("read", "update", "sudo")
-        rules[f"sys/mounts/auth/{path}/tune"] = ("read", "update")
-        rules[f"auth/{path}/config"] = CRUD
-        rules[f"auth/{path}/role"] = ("list",)
-        rules[f"auth/{path}/role/+"] = CRUD
+    rules.update(_mount_and_auth_rules(mounts, auth_backends))
     for mount, keys in transit_keys.items():
         for key in keys:
             rules[f"{mount}/keys/{key}"] = CRUD
@@ -98,15 +93,36 @@ def admin_policy_rules(
         rules[f"{mount}/rotate-root/+"] = ("update",)
     for name in password_policies:
         rules[f"sys/policies/password/{name}"] = CRUD
-    # ACL policies: the current API and its legacy alias (older clients use sys/policy/<name>).
+    rules.update(_acl_policy_rules(policy_name))
+    if allow_child_token:
+        rules["auth/token/create"] = ("update",)
+    return rules
+
+
+def _mount_and_auth_rules(mounts: Iterable[str], auth_backends: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    rules: dict[str, tuple[str, ...]] = {}
+    for mount in mounts:
+        rules[f"sys/mounts/{mount}"] = CRUD
+        rules[f"sys/mounts/{mount}/tune"] = ("read", "update")
+    for path in auth_backends:
+        rules[f"sys/auth/{path}"] = CRUDS
+        rules[f"sys/auth/{path}/tune"] = ("read", "update", "sudo")
+        rules[f"sys/mounts/auth/{path}/tune"] = ("read", "update")
+        rules[f"auth/{path}/config"] = CRUD
+        rules[f"auth/{path}/role"] = ("list",)
+        rules[f"auth/{path}/role/+"] = CRUD
+    return rules
+
+
+def _acl_policy_rules(policy_name: str) -> dict[str, tuple[str, ...]]:
+    """ACL policies: the current API and its legacy alias (older clients use sys/policy/<name>)."""
+    rules: dict[str, tuple[str, ...]] = {}
     for prefix in ("sys/policies/acl", "sys/policy"):
         rules[prefix] = ("list",) if prefix == "sys/policies/acl" else ("read",)
         rules[f"{prefix}/+"] = CRUD
         # Exact paths outrank "+": the admin may read, never rewrite, its own policy and `default`.
         rules[f"{prefix}/{policy_name}"] = ("read",)
         rules[f"{prefix}/default"] = ("read",)
-    if allow_child_token:
-        rules["auth/token/create"] = ("update",)
     return rules
 
 
@@ -130,6 +146,13 @@ def assert_least_privilege(hcl: str) -> None:
         stripped = line.strip()
         if stripped.startswith("path ") and ('"*"' in stripped or "*" in stripped):
             raise ValueError(f"admin policy must not use '*' globs: {stripped}")
+
+
+def admin_policy_for(settings: Settings) -> str:
+    """The admin AppRole's policy for these settings: what the Vault configuration manages, plus both KV
+    entries Pulumi may write (so switching S3 or registry to external later needs no break-glass to widen it)."""
+    entries = [f"{KV_V1_MOUNT}/{kv_path(settings, name)}" for name in (S3_REGISTRY_SECRET, REGISTRY_PASSWORD_SECRET)]
+    return admin_policy_hcl(kv_entries=entries)
 
 
 class _StackFile:
@@ -167,7 +190,6 @@ def main(argv: list[str] | None = None) -> str:
 
     from components.settings.load import load_settings
     from components.settings.model import PROJECT
-    from components.vault.runtime import admin_policy
 
     args = sys.argv[1:] if argv is None else argv
     stack = args[0] if args else "local"
@@ -175,7 +197,7 @@ def main(argv: list[str] | None = None) -> str:
     document = (yaml.safe_load(stack_file.read_text()) or {}) if stack_file.exists() else {}
     config = document.get("config") or {}
     values = {key.removeprefix(f"{PROJECT}:"): value for key, value in config.items()}
-    policy = admin_policy(load_settings(_StackFile(values), stack))
+    policy = admin_policy_for(load_settings(_StackFile(values), stack))
     assert_least_privilege(policy)
     return policy
 

@@ -149,13 +149,6 @@ def read_golden() -> dict[str, dict[str, dict[str, Any]]]:
     return json.loads(gzip.decompress(GOLDEN.read_bytes()))
 
 
-if __name__ == "__main__":
-    from tests.harness.program import PROJECT
-
-    write_golden(PROJECT)
-    print(f"wrote {GOLDEN}", file=sys.stderr)
-
-
 # --- Comparing two dumps across deliberate URN changes -------------------------------------------------
 # ConfigGroups are remote components: what they apply is their input (`objs`), so they count as leaves.
 LEAF_COMPONENTS = {"kubernetes:yaml/v2:ConfigGroup"}
@@ -231,3 +224,10 @@ def resolve_alias(
     parent_chain = urns[parent].split("::")[2] + "$" if parent in urns else ""
     name, type_ = alias.get("name") or record["name"], alias.get("type") or record["type"]
     return f"urn:pulumi:{alias.get('stack') or stack}::{alias.get('project') or project}::{parent_chain}{type_}::{name}"
+
+
+if __name__ == "__main__":
+    from tests.harness.program import PROJECT
+
+    write_golden(PROJECT)
+    print(f"wrote {GOLDEN}", file=sys.stderr)

@@ -12,8 +12,8 @@ import pulumi
 import pytest
 
 from components.settings.load import load_settings
-from components.vault.runtime import admin_policy
 from components.vault_runtime import admin_policy as admin_policy_module
+from components.vault_runtime.admin_policy import admin_policy_for as admin_policy
 from tests.harness.dependencies import waits_for
 from tests.harness.program import ProgramRun, run_stack, stack_config
 from tests.unit.test_config import FakeConfig

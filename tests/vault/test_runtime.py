@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from components.settings.load import load_settings
-from components.vault.runtime import admin_policy, kube_target
+from components.vault.runtime import kube_target
 from components.vault_runtime import tunnel
+from components.vault_runtime.admin_policy import admin_policy_for as admin_policy
 from components.vault_runtime.admin_policy import assert_least_privilege
 from components.vault_runtime.transport import VaultConnection
 from tests.fixtures.openbao import install_fake_kubectl
