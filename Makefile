@@ -1,18 +1,36 @@
 # Two entry points: `pulumi up -s local` (deploy; Pulumi.yaml's uv toolchain installs .venv itself)
 # and `make test` (the whole suite, installing what it needs first).
+
+# Schema data of the offline checks: each *_SCHEMA_DIR as set, else ../shared/schemas when it exists (CI,
+# .ci/run), else the cache `make schemas` fills with the pinned upstream files (tools/schemas/lock.json).
 SHARED ?= $(abspath ../shared)
-export CRD_SCHEMA_DIR ?= $(SHARED)/schemas/crd
-export HELM_SCHEMA_DIR ?= $(SHARED)/schemas/helm
-export GITHUB_ACTIONS_SCHEMA_DIR ?= $(SHARED)/schemas/github-actions
+SCHEMA_CACHE ?= .cache/schemas
+SCHEMA_CACHE_DIR := $(abspath $(SCHEMA_CACHE))
+SCHEMA_ROOT := $(if $(wildcard $(SHARED)/schemas/.),$(SHARED)/schemas,$(SCHEMA_CACHE_DIR))
+export CRD_SCHEMA_DIR := $(or $(CRD_SCHEMA_DIR),$(SCHEMA_ROOT)/crd)
+export HELM_SCHEMA_DIR := $(or $(HELM_SCHEMA_DIR),$(SCHEMA_ROOT)/helm)
+export GITHUB_ACTIONS_SCHEMA_DIR := $(or $(GITHUB_ACTIONS_SCHEMA_DIR),$(SCHEMA_ROOT)/github-actions)
+SCHEMA_DIRS := $(CRD_SCHEMA_DIR) $(HELM_SCHEMA_DIR) $(GITHUB_ACTIONS_SCHEMA_DIR)
+# `make test` fills the cache first whenever one of them points into it.
+SCHEMAS_NEEDED := $(if $(filter $(SCHEMA_CACHE_DIR)/%,$(SCHEMA_DIRS)),schemas)
 UV_VERSION := 0.13.8
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 
-.PHONY: test deps deps-test lint bench checkov-venv snapshot
+.PHONY: test deps deps-test lint bench checkov-venv snapshot schemas schema-dirs
 
-test: deps-test checkov-venv
+test: schema-dirs deps-test checkov-venv
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/python -m pytest
+
+# Download the pinned schema data into $(SCHEMA_CACHE), verifying each file's sha256; only what is missing
+# or wrong is fetched. SCHEMA_MIRROR=<URL or directory> replaces every upstream base (<mirror>/<host>/<path>).
+schemas: $(UV)
+	$(UV) run --locked python -m tools.schemas download --cache "$(SCHEMA_CACHE_DIR)" $(if $(SCHEMA_MIRROR),--mirror "$(SCHEMA_MIRROR)")
+
+# Fails at once (not 90 s into the suite) when a configured schema directory does not exist.
+schema-dirs: $(SCHEMAS_NEEDED)
+	@for dir in $(SCHEMA_DIRS); do test -d "$$dir" || { echo "make: schema directory $$dir does not exist (unset CRD_SCHEMA_DIR/HELM_SCHEMA_DIR/GITHUB_ACTIONS_SCHEMA_DIR to use the \`make schemas\` cache)" >&2; exit 1; }; done
 
 deps: $(UV)
 	$(UV) sync --locked

@@ -1,10 +1,12 @@
-"""The `pulumi preview` workflow, checked offline: GitHub's workflow schema (check-jsonschema's vendored
-copy), the pulumi/actions v6 input names ($GITHUB_ACTIONS_SCHEMA_DIR), and what the preview must do."""
+"""The workflows, checked offline: GitHub's workflow schema (check-jsonschema's vendored copy), the
+pulumi/actions v6 input names ($GITHUB_ACTIONS_SCHEMA_DIR), what the preview must do, and that the test
+workflow runs the README's test command with the schema data downloaded by `make schemas`."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +18,8 @@ import yaml
 from tests.harness.program import REPO
 
 WORKFLOW = REPO / ".github" / "workflows" / "preview.yml"
+TEST_WORKFLOW = REPO / ".github" / "workflows" / "test.yml"
+WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.y*ml"))
 CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
 
 
@@ -64,9 +68,14 @@ def check_jsonschema(path: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_workflow_matches_the_github_workflow_schema():
-    result = check_jsonschema(WORKFLOW)
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_workflow_matches_the_github_workflow_schema(path: Path):
+    result = check_jsonschema(path)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_both_workflows_are_checked():
+    assert {WORKFLOW, TEST_WORKFLOW} <= set(WORKFLOWS)
 
 
 def test_schema_check_rejects_a_broken_workflow(tmp_path: Path):
@@ -137,3 +146,80 @@ def test_may_comment_on_the_pull_request_and_nothing_more(workflow):
 def test_no_secret_is_echoed_or_passed_in_argv(workflow):
     for step in steps(workflow):
         assert "secrets." not in str(step.get("run") or ""), step
+
+
+# --- test.yml: the suite on a runner without ../shared ---
+
+USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<action>[^@\s]+)@(?P<ref>\S+)(?:\s+#\s*(?P<tag>\S+))?\s*$")
+
+
+def unpinned_actions(text: str) -> list[str]:
+    """Every `uses:` that is not pinned by a full commit SHA with its tag as a comment."""
+    problems = []
+    for line in text.splitlines():
+        match = USES.match(line)
+        if match is None:
+            if re.match(r"^\s*(?:-\s+)?uses:", line):
+                problems.append(f"unreadable uses line: {line.strip()}")
+            continue
+        if not re.fullmatch(r"[0-9a-f]{40}", match["ref"]):
+            problems.append(f"{match['action']}@{match['ref']}: not a full commit SHA")
+        elif not (match["tag"] or "").startswith("v"):
+            problems.append(f"{match['action']}@{match['ref']}: no `# vX.Y.Z` comment naming the tag")
+    return problems
+
+
+@pytest.fixture(scope="module")
+def test_workflow() -> dict[str, Any]:
+    return load(TEST_WORKFLOW)
+
+
+def test_test_workflow_actions_are_pinned_by_commit():
+    text = TEST_WORKFLOW.read_text()
+    assert unpinned_actions(text) == []
+    assert len([line for line in text.splitlines() if USES.match(line)]) == 3
+
+
+def test_pin_check_catches_a_tag_and_a_missing_comment():
+    text = TEST_WORKFLOW.read_text()
+    by_tag = re.sub(r"actions/checkout@[0-9a-f]{40}", "actions/checkout@v7", text)
+    assert unpinned_actions(by_tag) == ["actions/checkout@v7: not a full commit SHA"]
+    no_comment = re.sub(r"(actions/setup-python@[0-9a-f]{40}) # \S+", r"\1", text)
+    assert len(unpinned_actions(no_comment)) == 1
+
+
+def test_test_workflow_may_only_read_the_code(test_workflow):
+    assert test_workflow["permissions"] == {"contents": "read"}
+    assert "${{ secrets." not in TEST_WORKFLOW.read_text()
+    (checkout,) = [s for s in steps(test_workflow) if str(s.get("uses", "")).startswith("actions/checkout@")]
+    assert checkout["with"]["persist-credentials"] is False
+
+
+def test_test_workflow_runs_on_pull_requests_and_pushes_to_main(test_workflow):
+    assert "pull_request" in test_workflow["on"]
+    assert test_workflow["on"]["push"]["branches"] == ["main"]
+    (job,) = test_workflow["jobs"].values()
+    assert str(job["runs-on"]).startswith("ubuntu-")
+
+
+def test_test_workflow_downloads_the_schemas_then_runs_the_readme_test_command(test_workflow):
+    names = [s.get("uses") or s.get("run") for s in steps(test_workflow)]
+    setup = [
+        next(i for i, n in enumerate(names) if n.startswith(f"{a}@"))
+        for a in ("actions/checkout", "actions/setup-python", "astral-sh/setup-uv")
+    ]
+    schemas = names.index("make schemas")
+    (test,) = [i for i, n in enumerate(names) if n.endswith("make test")]
+    assert setup == sorted(setup) and setup[-1] < schemas < test
+    assert "`make test`" in (REPO / "README.md").read_text()
+    # Users' CI has no ../shared: nothing may point the tests at another schema directory.
+    for variable in ("CRD_SCHEMA_DIR", "HELM_SCHEMA_DIR", "GITHUB_ACTIONS_SCHEMA_DIR", "SHARED"):
+        assert variable not in TEST_WORKFLOW.read_text()
+
+
+def test_test_workflow_uses_the_pinned_uv_and_a_supported_python(test_workflow):
+    uses = {str(s.get("uses", "")).split("@")[0]: s for s in steps(test_workflow)}
+    makefile_uv = re.search(r"^UV_VERSION := (\S+)$", (REPO / "Makefile").read_text(), re.MULTILINE)
+    assert makefile_uv and uses["astral-sh/setup-uv"]["with"]["version"] == makefile_uv[1]
+    major, minor = map(int, uses["actions/setup-python"]["with"]["python-version"].split("."))
+    assert (3, 11) <= (major, minor) < (3, 14)  # pyproject.toml requires-python

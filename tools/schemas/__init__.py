@@ -1,0 +1,1 @@
+"""The pinned upstream schema data for the offline test checks: `make schemas` (see download.py)."""
