@@ -14,9 +14,9 @@ import pytest
 
 from components.rendering import layers
 from components.settings.load import load_settings
+from tests.fixtures.config import FakeConfig
 from tests.harness.checkov import Finding, compare, layer_objects, load_allowlist, run_checkov
 from tests.harness.program import ProgramRun
-from tests.unit.test_config import FakeConfig
 
 POLICY_LAYERS = tuple(layer.name for layer in layers.LAYERS if layer.name.startswith("network-policies"))
 LAYERS = ("s3", "registry", "registry-access", "ingress", *POLICY_LAYERS)

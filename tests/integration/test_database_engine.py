@@ -374,11 +374,9 @@ def _denied(call) -> None:
 
 @pytest.fixture(scope="module")
 def settings():
-    from components.settings.load import load_settings
-    from tests.harness.program import stack_config
-    from tests.unit.test_database_layers import _Source
+    from tests.fixtures.config import stack_settings
 
-    return load_settings(_Source(stack_config("local")), "local")
+    return stack_settings("local")
 
 
 def test_vso_policy_reads_what_the_app_needs_and_nothing_else(engine: Engine, settings):

@@ -27,9 +27,9 @@ from components.vault_runtime.providers import (
     init_inputs,
     unseal_inputs,
 )
+from tests.fixtures.fake_tokenreview import FakeTokenReview, service_account_jwt
 from tests.fixtures.openbao import BaoCluster
 from tests.harness.program import ProgramRun, Registration, run_stack
-from tests.integration.fake_tokenreview import FakeTokenReview, service_account_jwt
 
 pytest_plugins = ["tests.fixtures.openbao"]
 pytestmark = pytest.mark.slow

@@ -14,10 +14,10 @@ import pytest
 from components.settings.load import load_settings
 from components.vault_runtime import admin_policy as admin_policy_module
 from components.vault_runtime.admin_policy import admin_policy_for as admin_policy
+from tests.fixtures.config import FakeConfig
+from tests.fixtures.vault_placement import APP_API, CA_PEM, EXTERNAL, SEPARATE
 from tests.harness.dependencies import waits_for
 from tests.harness.program import ProgramRun, run_stack, stack_config
-from tests.unit.test_config import FakeConfig
-from tests.unit.test_vault_placement import APP_API, CA_PEM, EXTERNAL, SEPARATE
 
 INIT, UNSEAL, BOOT = (
     "pulumi-python:dynamic/vault:Init",

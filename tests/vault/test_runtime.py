@@ -13,10 +13,10 @@ from components.vault_runtime import tunnel
 from components.vault_runtime.admin_policy import admin_policy_for as admin_policy
 from components.vault_runtime.admin_policy import assert_least_privilege
 from components.vault_runtime.transport import VaultConnection
+from tests.fixtures.config import FakeConfig
 from tests.fixtures.openbao import install_fake_kubectl
 from tests.harness.dependencies import waits_for
 from tests.harness.program import ProgramRun, run_stack
-from tests.unit.test_config import FakeConfig
 
 pytest_plugins = ["tests.fixtures.openbao"]
 
@@ -153,7 +153,7 @@ def test_kubernetes_auth_follows_where_vault_runs(stack_run: ProgramRun):
 
 
 def test_vault_in_a_second_cluster_reviews_tokens_of_the_app_cluster():
-    from tests.unit.test_vault_placement import APP_API, SEPARATE
+    from tests.fixtures.vault_placement import APP_API, SEPARATE
 
     run = run_stack("local", SEPARATE)
     config = run.named("kubernetes", "vault:kubernetes/authBackendConfig:AuthBackendConfig")

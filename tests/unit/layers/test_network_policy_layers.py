@@ -11,10 +11,10 @@ from components.charts import secrets_csi
 from components.rendering import layers
 from components.settings import kind_network as cluster_contract
 from components.settings.load import load_settings
+from tests.fixtures.config import FakeConfig
+from tests.fixtures.vault_placement import EXTERNAL_CONFIG, SEPARATE
 from tests.harness.network_policy import Host, Pod, admits, selects
 from tests.harness.program import run_stack
-from tests.unit.test_config import FakeConfig
-from tests.unit.test_vault_placement import EXTERNAL_CONFIG, SEPARATE
 
 # The vault chart's CSI DaemonSet labels its pods `<vault.name>-csi-provider` (templates/csi-daemonset.yaml);
 # vault.name is the chart name unless nameOverride is set, which provider_values() does not do.

@@ -2,33 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pulumi
 import pytest
 
 from components.settings.load import load_settings
 from components.settings.reader import ConfigError
+from tests.fixtures.config import REMOTE_OK, FakeConfig
 from tests.harness.program import run_stack
-
-
-class FakeConfig:
-    """Dict-backed stand-in for pulumi.Config (the loader's protocol), for fast pure checks."""
-
-    def __init__(self, values: dict[str, Any], secrets: dict[str, str] | None = None):
-        self.values, self.secrets = values, secrets or {}
-
-    def get(self, key: str) -> str | None:
-        return self.values.get(key)
-
-    def get_object(self, key: str) -> Any:
-        return self.values.get(key)
-
-    def get_secret(self, key: str) -> pulumi.Output[str] | None:
-        return pulumi.Output.secret(self.secrets[key]) if key in self.secrets else None
-
-
-REMOTE_OK = {"mode": "remote", "flux": {"gitUrl": "https://github.com/org/repo"}, "s3": {"backend": "minio"}}
 
 # (stack, config, secrets, the key the message must name, a word of the fix)
 BAD_CONFIG = [

@@ -14,9 +14,9 @@ from components.rendering import layers
 from components.rendering.layers import Layer
 from components.settings.load import load_settings
 from components.settings.reader import ConfigError
+from tests.fixtures.config import REMOTE_OK, FakeConfig
 from tests.harness.program import PROJECT, PlatformMocks, ProgramRun, RecordingMonitor, run_stack
 from tests.harness.schemas import validate_object
-from tests.unit.test_config import REMOTE_OK, FakeConfig
 
 SSH = {"gitUrl": "ssh://git@github.com/org/repo", "knownHosts": "github.com ssh-ed25519 AAAAC3Nza"}
 CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"

@@ -16,6 +16,7 @@ import pytest
 
 from components.rendering import layers
 from components.rendering.layers import Layer
+from tests.fixtures.variants import LAYER_SWITCHES as VARIANTS
 from tests.harness import flux_parity
 from tests.harness.program import REPO, ProgramRun, run_stack, stack_config
 from tests.harness.schemas import validate_object
@@ -29,50 +30,6 @@ def run_pair(config: dict | None = None, secrets: dict | None = None) -> tuple[P
         local_config[key] = {**local_config.get(key, {}), **value}
     local = run_stack("local", local_config, secrets, replace=True)
     return remote, local
-
-
-# Config that switches layers on or off: parity and the dependsOn chain must hold for each.
-VARIANTS = {
-    "csi-secrets": ({"app": {"secretsDelivery": "csi"}}, {}),
-    "external-s3-and-registry": (
-        {
-            "s3": {"backend": "external", "endpoint": "https://s3.example.com"},
-            "registry": {"mode": "external", "host": "registry.example.com"},
-        },
-        {"s3AccessKeyId": "AKIAEXAMPLE", "s3SecretAccessKey": "s3-secret", "registryPassword": "registry-pw"},
-    ),
-    # Vault outside the cluster (second cluster / existing Vault): its NetworkPolicy layers switch.
-    "vault-second-cluster": (
-        {
-            "vault": {
-                "kubeContext": "vault-cluster",
-                "advertiseAddress": "https://vault.example.com:8200",
-                "appApiAddress": "https://api.app.example.com:6443",
-            }
-        },
-        {},
-    ),
-    "vault-existing": (
-        {
-            "vault": {
-                "externalAddress": "https://vault.corp.example",
-                "externalCaCert": "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n",
-            }
-        },
-        {},
-    ),
-    # csi with Vault elsewhere: the provider's CA is a Pulumi Secret, not the app cluster's Certificate.
-    "csi-secrets-vault-existing": (
-        {
-            "app": {"secretsDelivery": "csi"},
-            "vault": {
-                "externalAddress": "https://vault.corp.example",
-                "externalCaCert": "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n",
-            },
-        },
-        {},
-    ),
-}
 
 
 SWITCHED_ON = {
@@ -116,7 +73,7 @@ def pair() -> tuple[ProgramRun, ProgramRun]:
 def non_bootstrap_names(run: ProgramRun) -> list[str]:
     """The non-bootstrap layer names, in order, for the settings the run used."""
     from components.settings.load import load_settings
-    from tests.unit.test_config import FakeConfig
+    from tests.fixtures.config import FakeConfig
 
     config = stack_config("remote")
     return [layer.name for layer in layers.active_layers(load_settings(FakeConfig(config), run.stack), bootstrap=False)]

@@ -16,10 +16,10 @@ from components.kube.kind_config import kind_cluster_config, registry_hosts_toml
 from components.rendering import layers
 from components.settings import kind_network as cluster_contract
 from components.settings.load import load_settings
+from tests.fixtures.config import FakeConfig
 from tests.harness.helm_values import HELM_RELEASE, check_values
 from tests.harness.program import run_stack
 from tests.harness.schemas import validate_object
-from tests.unit.test_config import FakeConfig
 
 STATE = Path("/home/user/.local/state/platform-kind/platform")
 

@@ -9,10 +9,10 @@ import pytest
 from components.layers.client_certificates import client_certificates, secret_name
 from components.layers.pki import LEAF_ISSUER
 from components.settings.load import load_settings
+from tests.fixtures.config import FakeConfig
 from tests.harness.dependencies import waits_for_urns
 from tests.harness.program import ProgramRun, run_stack
 from tests.harness.schemas import validate_object
-from tests.unit.test_config import FakeConfig
 
 GROUP = "kubernetes:yaml/v2:ConfigGroup"
 

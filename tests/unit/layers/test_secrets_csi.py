@@ -7,8 +7,8 @@ import yaml
 from components.rendering.layers import LAYERS, active_layers, render
 from components.settings import names, placement
 from components.settings.load import load_settings
+from tests.fixtures.config import FakeConfig
 from tests.harness.schemas import validate_object
-from tests.unit.test_config import FakeConfig
 
 
 def layer_named(name: str):

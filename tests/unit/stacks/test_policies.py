@@ -329,8 +329,8 @@ def test_policy_module_has_no_project_imports():
 @pytest.mark.parametrize("stack", ["local", "remote"])
 def test_stacks_with_external_services_and_csi_secrets_comply(stack):
     """Config that adds credentials (external S3/registry) and the CSI layer: still 0 findings."""
+    from tests.fixtures.variants import LAYER_SWITCHES as VARIANTS
     from tests.harness.program import run_stack
-    from tests.unit.test_flux_parity import VARIANTS
 
     config = {**VARIANTS["external-s3-and-registry"][0], **VARIANTS["csi-secrets"][0]}
     run = run_stack(stack, config, VARIANTS["external-s3-and-registry"][1])

@@ -14,26 +14,29 @@ from components.rendering import layers
 from components.settings import placement
 from components.settings.load import load_settings
 from components.settings.placement import server_dns_names
+from tests.fixtures.config import FakeConfig
+from tests.fixtures.vault_placement import (
+    ADVERTISED,
+    APP_API,
+    CA_PEM,
+    EXTERNAL,
+    EXTERNAL_CONFIG,
+    SEPARATE,
+    VAULT_CLUSTER_CA,
+    provider_urn,
+)
 from tests.harness.dependencies import waits_for
 from tests.harness.k8s_objects import objects_of
 from tests.harness.program import PlatformMocks, ProgramRun, Registration, run_stack
 from tests.harness.schemas import validate_object
-from tests.unit.test_config import FakeConfig
 
 PROVIDER = "pulumi:providers:kubernetes"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 CONFIG_GROUP = "kubernetes:yaml/v2:ConfigGroup"
 NAMESPACE = "kubernetes:core/v1:Namespace"
 SECRET = "kubernetes:core/v1:Secret"
-ADVERTISED = "https://vault.example.com:8200"
-EXTERNAL = "https://vault.corp.example:8200"
-CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIBexternalvaultca\n-----END CERTIFICATE-----\n"
-APP_API = "https://api.app.example.com:6443"
-SEPARATE = {"vault": {"kubeContext": "vault-cluster", "advertiseAddress": ADVERTISED, "appApiAddress": APP_API}}
-EXTERNAL_CONFIG = {"vault": {"externalAddress": EXTERNAL, "externalCaCert": CA_PEM}}
 IN_CLUSTER_HOST = "vault-active.vault.svc"
 # The root CA of the second cluster's own PKI, as its cert-manager puts it into Vault's TLS Secret.
-VAULT_CLUSTER_CA = "-----BEGIN CERTIFICATE-----\nMIIBvaultclusterrootca\n-----END CERTIFICATE-----\n"
 
 # What belongs to Vault itself (the rest, including VSO and vault-config-operator, stays in the app cluster):
 # its namespace, the `vault` layer (certificates) and the Vault Helm release; and the second cluster's own
@@ -46,11 +49,6 @@ VAULT_SIDE = {
     (RELEASE, "vault-cluster-cert-manager"),
     (CONFIG_GROUP, "vault-cluster-pki"),
 }
-
-
-def provider_urn(registration: Registration) -> str:
-    """A provider reference is `<provider urn>::<id>`."""
-    return registration.provider.rsplit("::", 1)[0]
 
 
 def kubernetes_resources(run: ProgramRun) -> list[Registration]:
@@ -159,7 +157,7 @@ def test_external_vault_ca_reaches_its_clients(external: ProgramRun):
 
 def test_vault_address_helper():
     from components.settings.load import load_settings
-    from tests.unit.test_config import FakeConfig
+    from tests.fixtures.config import FakeConfig
 
     assert placement.vault_address(load_settings(FakeConfig(EXTERNAL_CONFIG), "local")) == EXTERNAL
     assert placement.vault_address(load_settings(FakeConfig(SEPARATE), "local")) == ADVERTISED

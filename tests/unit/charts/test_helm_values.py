@@ -172,7 +172,7 @@ def test_the_exempt_csi_driver_keeps_minimal_values(csi_run: ProgramRun):
 @pytest.mark.parametrize("ttl,interval", [("12h", "10800s"), ("1h30m", "1350s"), ("2m", "60s")])
 def test_the_csi_rotation_interval_follows_the_app_lease_ttl(ttl: str, interval: str):
     from components.settings.load import load_settings
-    from tests.unit.test_config import FakeConfig
+    from tests.fixtures.config import FakeConfig
 
     settings = load_settings(FakeConfig({"postgres": {"appRoleTtl": ttl}}), "local")
     assert secrets_csi.driver_values(settings)["rotationPollInterval"] == interval

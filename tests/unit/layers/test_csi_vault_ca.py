@@ -12,10 +12,10 @@ import pytest
 
 from components.charts import secrets_csi
 from components.settings.names import VAULT_CA_SECRET
+from tests.fixtures.vault_placement import CA_PEM, EXTERNAL_CONFIG, SEPARATE, VAULT_CLUSTER_CA, provider_urn
 from tests.harness.dependencies import waits_for
 from tests.harness.k8s_objects import objects_of
 from tests.harness.program import PlatformMocks, ProgramRun, Registration, run_stack
-from tests.unit.test_vault_placement import CA_PEM, EXTERNAL_CONFIG, SEPARATE, VAULT_CLUSTER_CA, provider_urn
 
 CSI = {"app": {"secretsDelivery": "csi"}}
 SECRET = "kubernetes:core/v1:Secret"

@@ -23,9 +23,9 @@ from components.rendering import layers
 from components.settings import names as contract
 from components.settings.load import load_settings
 from components.vault import policies
+from tests.fixtures.config import FakeConfig
 from tests.harness import vso_template
 from tests.harness.schemas import validate_object
-from tests.unit.test_config import FakeConfig
 
 SECRETS_DIR = "/mnt/secrets"
 SECRET_FILES = {"hashing-secret", "db-username", "db-password"}

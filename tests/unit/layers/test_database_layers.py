@@ -6,7 +6,6 @@ them), so a manifest edit that breaks TLS, the rotation-safe root role or the ha
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -14,42 +13,17 @@ import pytest
 
 from components.rendering import layers
 from components.settings import names as contract
-from components.settings.load import load_settings
 from components.vault import policies
-from tests.harness.program import stack_config
+from tests.fixtures.config import stack_settings
 from tests.harness.schemas import validate_object
 
 # "app-vso": the Deployment and VSO secrets of the default mode (app-csi: test_app_secrets_delivery.py).
 MY_LAYERS = ("vault-config", "postgresql", "database-engine", "migrations", "app", "app-vso")
 
 
-class _Source:
-    """A dict-backed config source (what `pulumi.Config` gives `load_settings`)."""
-
-    def __init__(self, values: dict[str, Any]):
-        self.values = values
-
-    def get(self, key: str) -> str | None:
-        value = self.values.get(key)
-        return value if value is None or isinstance(value, str) else json.dumps(value)
-
-    def get_object(self, key: str) -> Any:
-        return self.values.get(key)
-
-    def get_secret(self, key: str) -> None:
-        return None
-
-
-def settings_for(stack: str, **overrides: Any):
-    values = {**stack_config(stack), **overrides}
-    if stack == "remote":
-        values.setdefault("flux", {"gitUrl": "https://example.com/org/repo"})
-    return load_settings(_Source(values), stack)
-
-
 @pytest.fixture(scope="module", params=("local", "remote"))
 def objects(request) -> list[dict[str, Any]]:
-    settings = settings_for(request.param)
+    settings = stack_settings(request.param)
     rendered: list[dict[str, Any]] = []
     for name in MY_LAYERS:
         layer = next(layer for layer in layers.LAYERS if layer.name == name)
@@ -191,7 +165,7 @@ def test_migrations_job_has_a_stable_name_and_is_force_replaced(objects):
 
 
 def test_deployment_probes_and_config_follow_settings():
-    settings = settings_for("local", app={"replicas": 3, "logLevel": "debug", "env": {"FEATURE_X": "on"}})
+    settings = stack_settings("local", app={"replicas": 3, "logLevel": "debug", "env": {"FEATURE_X": "on"}})
     rendered = [
         obj
         for layer in layers.active_layers(settings)
@@ -217,7 +191,7 @@ def test_password_policy_is_20_chars_with_four_classes(objects):
 
 @pytest.mark.parametrize("hcl_of", [policies.vso_policy_hcl, policies.config_operator_policy_hcl])
 def test_policies_have_no_globs_and_no_sudo(hcl_of):
-    hcl = hcl_of(settings_for("local"))
+    hcl = hcl_of(stack_settings("local"))
     assert "*" not in hcl and "sudo" not in hcl
     assert all(line.startswith(("path ", "  capabilities", "}")) or not line for line in hcl.splitlines())
 

@@ -13,9 +13,9 @@ from components.settings import names as contract
 from components.settings import names as storage_names
 from components.settings.load import load_settings
 from components.vault.external_credentials import kv_entries
+from tests.fixtures.config import FakeConfig
 from tests.harness.checkov import layer_objects
 from tests.harness.program import ProgramRun, run_stack, stack_config
-from tests.unit.test_config import FakeConfig
 
 CONFIG_GROUP = "kubernetes:yaml/v2:ConfigGroup"
 EXTERNAL = {

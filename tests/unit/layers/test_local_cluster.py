@@ -20,8 +20,8 @@ from components.kube.kind_config import (
 from components.settings import kind_network as cluster_contract
 from components.settings.load import load_settings
 from components.settings.versions import IMAGES
+from tests.fixtures.config import FakeConfig
 from tests.harness.program import PlatformMocks, ProgramRun, run_stack
-from tests.unit.test_config import FakeConfig
 
 KIND = "pulumi-python:dynamic:Resource"
 PROVIDER = "pulumi:providers:kubernetes"
