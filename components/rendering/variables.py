@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 from components.settings import kind_network, names, placement
+from components.settings.app_secrets import app_secret_sources
 from components.settings.model import Settings
 from components.settings.versions import IMAGES
 
@@ -181,7 +182,30 @@ def app_variables(settings: Settings) -> dict[str, str]:
         # A JSON object is a YAML flow mapping: the ConfigMap's `data` comes out as given, in both stacks.
         "app_env": json.dumps(dict(sorted(app.env.items()))),
         "app_hashing_secret": names.APP_HASHING_SECRET,
+        **app_secret_variables(settings),
     }
+
+
+def app_secret_variables(settings: Settings) -> dict[str, str]:
+    """The app's secret files (components/settings/app_secrets.py) as the two delivery modes mount them:
+    the projected volume's `sources` (vso) and the SecretProviderClass `objects` text (csi), both JSON so the
+    whole list is one YAML value."""
+    sources = app_secret_sources(settings)
+    projected = [
+        {
+            "secret": {
+                "name": f"{settings.app.name}-{source.name}",
+                "items": [{"key": f.key, "path": f.file} for f in source.files],
+            }
+        }
+        for source in sources
+    ]
+    objects = "".join(
+        f"- objectName: {f.file}\n  secretPath: {source.secret_path}\n  secretKey: {f.key}\n"
+        for source in sources
+        for f in source.files
+    )
+    return {"app_secret_sources": json.dumps(projected), "app_csi_objects": json.dumps(objects)}
 
 
 def ingress_variables(settings: Settings) -> dict[str, str]:

@@ -22,6 +22,7 @@ of the app's KV folder; there is no `*` glob, no `sudo`, no `sys/mounts`, no `li
 from __future__ import annotations
 
 from components.settings import names
+from components.settings.app_secrets import app_secret_sources
 from components.settings.model import Settings
 from components.vault_runtime.admin_policy import render_hcl
 
@@ -64,14 +65,10 @@ def config_operator_rules(settings: Settings) -> dict[str, tuple[str, ...]]:
 def app_csi_rules(settings: Settings) -> dict[str, tuple[str, ...]]:
     """Path -> capabilities for the app itself in `app.secretsDelivery: csi` (role `settings.app.name`).
 
-    Exactly what `manifests/app-csi/secret-provider-class.yaml` reads: the hashing secret and the app
-    database role's credentials. Nothing of the migrations role, nothing of the operators' paths.
+    Exactly what the app's SecretProviderClass reads (components/settings/app_secrets.py): the hashing secret
+    and the app database role's credentials. Nothing of the migrations role, nothing of the operators' paths.
     """
-    folder = names.app_kv_path(settings)
-    return {
-        f"{names.KV_V2_MOUNT}/data/{folder}/{names.APP_HASHING_SECRET}": ("read",),
-        f"{names.DATABASE_MOUNT}/creds/{names.DB_APP_ROLE}": ("read",),
-    }
+    return {source.secret_path: ("read",) for source in app_secret_sources(settings)}
 
 
 def app_csi_policy_hcl(settings: Settings) -> str:

@@ -18,7 +18,10 @@ from typing import Any
 
 import dill
 
-from tests.harness.program import ProgramRun, run_stack
+from components.settings.load import load_settings
+from components.settings.model import Settings
+from tests.fixtures.config import StackFileConfig
+from tests.harness.program import ProgramRun, _merge, run_stack, stack_config
 
 _CA = "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n"
 
@@ -69,6 +72,13 @@ VARIANTS: dict[str, tuple[str, dict[str, Any], dict[str, str]]] = {
     ),
     "local-standalone-vault": ("local", {"vault": {"replicas": 1}}, {}),
 }
+
+
+def variant_settings(name: str) -> Settings:
+    """The settings a variant's run loads (its stack file with the variant's config and secrets)."""
+    stack, config, secrets = VARIANTS[name]
+    values = _merge(stack_config(stack), config)
+    return load_settings(StackFileConfig(values, secrets), stack)
 
 
 def run_variant(name: str) -> ProgramRun:

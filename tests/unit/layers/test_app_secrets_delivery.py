@@ -214,3 +214,25 @@ def test_a_vault_role_admits_the_csi_login_with_exactly_the_csi_policy():
     assert managed_policies(settings)[role.policy] == policies.app_csi_policy_hcl(settings)
     # vso mode has no such role.
     assert settings.app.name not in {r.name for r in roles(settings_for("vso"))}
+
+
+def test_every_declared_secret_reaches_the_app_in_both_modes():
+    """components/settings/app_secrets.py is the one declaration: each source has its VSO object (the one
+    hand-written part of adding a secret), and each file is named by a *_FILE key of the app's config."""
+    from components.settings.app_secrets import SECRETS_DIR as DECLARED_DIR
+    from components.settings.app_secrets import app_secret_sources
+
+    settings = settings_for("vso")
+    sources = app_secret_sources(settings)
+    assert DECLARED_DIR == SECRETS_DIR
+    synced = {o["spec"]["destination"]["name"] for o in app_objects("vso") if o["kind"].startswith("Vault")}
+    missing = {f"{settings.app.name}-{s.name}" for s in sources} - synced
+    assert not missing, (
+        f"add a VaultStaticSecret/VaultDynamicSecret to manifests/gitops/app-vso/secrets.yaml: {missing}"
+    )
+    config_files = set(one(app_objects("vso"), "ConfigMap", "sms-proxy-config")["data"].values())
+    declared = {f"{SECRETS_DIR}/{f.file}" for s in sources for f in s.files}
+    assert declared <= config_files, declared - config_files
+    assert {f.file for s in sources for f in s.files} == SECRET_FILES
+    csi_policy = policies.app_csi_rules(settings_for("csi"))
+    assert set(csi_policy) == {s.secret_path for s in sources}

@@ -28,14 +28,26 @@ def golden() -> dict[str, dict[str, dict[str, Any]]]:
     return snapshot.read_golden()
 
 
-def _with_layer_paths(expected: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The restructure's one deliberate change: Flux paths follow manifests/bootstrap|gitops/<folder>."""
+# Variables the restructure added (the app's secret files, declared once in components/settings/app_secrets.py,
+# substituted into the app layers): the objects they render are the same as before, but Flux gets them too.
+NEW_VARIABLES = ("app_secret_sources", "app_csi_objects")
+
+
+def _with_deliberate_changes(expected: dict[str, dict[str, Any]], variant: str) -> dict[str, dict[str, Any]]:
+    """The restructure's deliberate changes to what Flux is told: Kustomization paths follow
+    manifests/bootstrap|gitops/<folder>, and the substituted variables gain NEW_VARIABLES."""
     moved = {f"./manifests/{layer.name}": f"./manifests/{layer.path}" for layer in layers.LAYERS}
+    current = layers.variables(snapshot.variant_settings(variant))
     expected = copy.deepcopy(expected)
     for record in expected.values():
         inputs = record["inputs"]
-        if inputs.get("kind") == "Kustomization" and inputs["spec"]["path"] in moved:
-            inputs["spec"]["path"] = moved[inputs["spec"]["path"]]
+        if inputs.get("kind") != "Kustomization":
+            continue
+        spec = inputs["spec"]
+        spec["path"] = moved.get(spec["path"], spec["path"])
+        substitute = spec.get("postBuild", {}).get("substitute")
+        if substitute is not None:
+            substitute.update({name: current[name] for name in NEW_VARIABLES if name not in substitute})
     return expected
 
 
@@ -52,7 +64,7 @@ def _differences(expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:
 @pytest.mark.parametrize("variant", snapshot.VARIANTS)
 def test_every_variant_deploys_what_it_deployed_before(variant, runs, golden):
     actual = snapshot.effective_run(variant, runs[variant], PROJECT)
-    differences = _differences(_with_layer_paths(golden[variant]), actual)
+    differences = _differences(_with_deliberate_changes(golden[variant], variant), actual)
     assert not differences, "\n".join(differences[:20])
 
 
@@ -92,4 +104,4 @@ def test_a_changed_object_is_reported(runs, golden):
     actual = copy.deepcopy(snapshot.effective_run("local", runs["local"], PROJECT))
     group = next(record for record in actual.values() if record["type"] == "kubernetes:yaml/v2:ConfigGroup")
     group["inputs"]["objs"][0]["metadata"]["name"] += "-changed"
-    assert _differences(_with_layer_paths(golden["local"]), actual)
+    assert _differences(_with_deliberate_changes(golden["local"], "local"), actual)
