@@ -1,5 +1,5 @@
 """Policy pack entry point: `pulumi preview --policy-pack policy`. The policies live in
-`platform_policies.py` (importable and unit-tested: tests/unit/test_policies.py)."""
+`platform_policies.py` (importable and unit-tested: tests/unit/stacks/test_policies.py)."""
 
 from platform_policies import POLICIES
 from pulumi_policy import EnforcementLevel, PolicyPack

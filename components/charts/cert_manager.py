@@ -19,7 +19,7 @@ def cert_manager_values() -> dict[str, Any]:
         "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}},
         # No ServiceMonitor/PodMonitor from this chart: cert-manager is installed BEFORE kube-prometheus-stack
         # (whose webhook certificates it issues), so the monitoring CRDs do not exist yet. The PodMonitor is
-        # in manifests/operators-monitoring/, applied after kube-prometheus-stack.
+        # in manifests/bootstrap/operators-monitoring/, applied after kube-prometheus-stack.
         "prometheus": {"enabled": True, "servicemonitor": {"enabled": False}, "podmonitor": {"enabled": False}},
     }
 

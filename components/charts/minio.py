@@ -9,7 +9,7 @@ from components.charts.release import ChartRelease
 
 def minio_operator_values() -> dict[str, Any]:
     # As the original: STS on, the operator's own certificate generation off (every certificate comes
-    # from cert-manager; the tenant's CA reaches the operator through `operator-ca-tls-*` in manifests/s3).
+    # from cert-manager; the tenant's CA reaches the operator through `operator-ca-tls-*` in manifests/gitops/s3).
     return {
         "operator": {
             "env": [

@@ -58,7 +58,7 @@ def provider_values() -> dict[str, Any]:
     The provider talks to Vault directly with the SecretProviderClass's address and CA (the chart's agent
     would send everything to the in-cluster `<release>.<namespace>.svc` address of THIS release, which does
     not exist). The CA Secret is `optional`: the release is installed with the operators, before the PKI
-    exists; the file appears once cert-manager issues `manifests/app-csi-vault-ca/vault-ca.yaml` (Vault
+    exists; the file appears once cert-manager issues `manifests/gitops/app-csi-vault-ca/vault-ca.yaml` (Vault
     elsewhere: once Pulumi writes it with that Vault's CA, components/vault/trust.py), long before the
     first app pod mounts a volume.
     """

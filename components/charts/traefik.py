@@ -20,7 +20,7 @@ def traefik_values(settings: Settings) -> dict[str, Any]:
             "kubernetesCRD": {
                 "enabled": True,
                 "allowCrossNamespace": False,
-                # Only manifests/ingress (in this namespace) may define the default TLSOption/TLSStore.
+                # Only manifests/gitops/ingress (in this namespace) may define the default TLSOption/TLSStore.
                 "defaultTLSResourcesNamespace": settings.namespaces.ingress,
             },
             "kubernetesIngress": {"enabled": True},

@@ -3,7 +3,7 @@
 Mode follows `vault.replicas`: 1 = standalone (single-node Raft, HA off), 3/5/7 = HA Raft with one
 `retry_join` block per peer; 2 is refused by the config reader (no quorum after one loss).
 
-TLS everywhere: the listener serves the `issuer-leaf` certificate from manifests/vault/ (its Secret has
+TLS everywhere: the listener serves the `issuer-leaf` certificate from manifests/bootstrap/vault/ (its Secret has
 `tls.crt` = leaf + intermediate, `tls.key`, `ca.crt` = root CA). The same certificate is each node's
 client certificate when it joins the leader (`leader_client_cert_file`), so it carries `client auth`,
 and its dnsNames (`server_dns_names()`) cover every `leader_api_addr` host below: the classic

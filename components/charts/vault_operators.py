@@ -2,7 +2,7 @@
 
 Both reach Vault at `placement.vault_address()` over TLS and trust the platform root CA from a Secret
 `names.VAULT_CA_SECRET` in their own namespace: a VaultConnection's `caCertSecretRef` (VSO) and a pod
-volume (VCO) can only read Secrets of their own namespace, so manifests/vault-operators/ issues a
+volume (VCO) can only read Secrets of their own namespace, so manifests/bootstrap/vault-operators/ issues a
 small certificate from `issuer-leaf` in each operator namespace purely for its `ca.crt` (cert-manager
 keeps it current when the CA rotates; no copy job, no extra controller).
 """

@@ -2,7 +2,7 @@
 
 The remote stack hands the same layers to Flux (`components.layers.flux_sync`); both render the same
 directories with the same `layers.variables(settings)`, so both apply the same objects
-(tests/unit/test_flux_parity.py holds them to that).
+(tests/unit/rendering/test_flux_parity.py holds them to that).
 """
 
 from __future__ import annotations

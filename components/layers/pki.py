@@ -1,4 +1,4 @@
-"""PKI layer: the cert-manager CA chain (manifests/pki) every TLS certificate is issued from."""
+"""PKI layer: the cert-manager CA chain (manifests/bootstrap/pki) every TLS certificate is issued from."""
 
 from __future__ import annotations
 

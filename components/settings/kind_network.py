@@ -12,7 +12,7 @@ POD_SUBNET = "10.244.0.0/16"
 SERVICE_SUBNET = "10.96.0.0/16"
 
 # The in-cluster registry gets a second Service with this fixed ClusterIP in the kind cluster
-# (manifests/registry-mirror, a layer enabled only with kubernetes.cluster.create). containerd runs in each
+# (manifests/gitops/registry-mirror, a layer enabled only with kubernetes.cluster.create). containerd runs in each
 # node's network namespace, where kube-proxy's rules make every ClusterIP reachable, so nodes pull through
 # it without /etc/hosts entries, Docker host networking, or exposing the registry on a NodePort/host port.
 # The registry's TLS certificate must list it as an IP SAN (containerd verifies the endpoint it dials).

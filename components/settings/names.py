@@ -31,7 +31,7 @@ DB_APP_ROLE = "app"
 DB_MIGRATIONS_ROLE = "migrations"
 VAULT_PORT = 8200
 
-# --- PostgreSQL and Vault's database engine (manifests/postgresql, manifests/database-engine) ---
+# --- PostgreSQL and Vault's database engine (manifests/gitops/postgresql, manifests/gitops/database-engine) ---
 # The CloudNativePG Cluster (in the app namespace); its primary is `<POSTGRES_CLUSTER>-rw.<ns>.svc`.
 POSTGRES_CLUSTER = "postgresql"
 POSTGRES_PORT = 5432

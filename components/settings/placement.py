@@ -27,7 +27,7 @@ CLUSTER_DOMAIN = "cluster.local"
 # token from its pod, so no long-lived reviewer JWT is stored in Vault.
 IN_CLUSTER_API = "https://kubernetes.default.svc:443"
 # Vault elsewhere: a ServiceAccount in the app cluster whose long-lived token Vault uses for TokenReview
-# (manifests/vault-token-reviewer/; the token Secret also carries the app cluster's API CA as `ca.crt`).
+# (manifests/bootstrap/vault-operators-external/; the token Secret also carries the app cluster's API CA as `ca.crt`).
 TOKEN_REVIEWER_SERVICE_ACCOUNT = "vault-token-reviewer"
 TOKEN_REVIEWER_SECRET = "vault-token-reviewer"
 

@@ -43,7 +43,7 @@ CHARTS: dict[str, Chart] = {
     "minio-operator": Chart("operator", "7.1.1", "https://operator.min.io", "minio-operator"),
     "traefik": Chart("traefik", "41.3.0", "https://traefik.github.io/charts", "traefik"),
     # app.secretsDelivery csi only. No reference data under shared/schemas/helm (the values check exempts it
-    # explicitly, tests/unit/test_helm_values.py); the Vault CSI provider reuses the `vault` chart above.
+    # explicitly, tests/unit/charts/test_helm_values.py); the Vault CSI provider reuses the `vault` chart above.
     "secrets-store-csi-driver": Chart(
         "secrets-store-csi-driver",
         "1.5.6",

@@ -1,6 +1,6 @@
-"""The second cluster's own PKI (`vault.kubeContext`): cert-manager and the `manifests/pki` chain there.
+"""The second cluster's own PKI (`vault.kubeContext`): cert-manager and the `manifests/bootstrap/pki` chain there.
 
-Vault's certificates (manifests/vault) name `issuer-leaf`, which must exist in the cluster Vault runs in.
+Vault's certificates (manifests/bootstrap/vault) name `issuer-leaf`, which must exist in the cluster Vault runs in.
 The second cluster gets its own root CA rather than a copy of the application cluster's CA keys: no CA
 private key ever crosses clusters. The application cluster trusts Vault through the public `ca.crt` that
 components/vault/trust.py copies into the operators' CA Secrets.
@@ -21,7 +21,7 @@ PREFIX = "vault-cluster"
 
 class VaultClusterPkiComponent(pulumi.ComponentResource):
     """Owns, in the second cluster only: the cert-manager release (CRDs included, same chart and values as the
-    application cluster) and the root CA -> intermediate CA -> `issuer-leaf` chain of `manifests/pki`.
+    application cluster) and the root CA -> intermediate CA -> `issuer-leaf` chain of `manifests/bootstrap/pki`.
 
     Needs: `infra.vault_provider` and `infra.vault_cluster_namespaces`. Exposes `issuer` (the PKI layer)
     for the Vault certificates to wait for.

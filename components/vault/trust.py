@@ -1,8 +1,8 @@
 """What the application cluster trusts and hands to Vault when Vault runs outside it.
 
 Same cluster (default): nothing here. The operators' CA Secrets are cert-manager Certificates
-(manifests/vault-operators/ca-certificates.yaml, and manifests/app-csi-vault-ca/ for the CSI provider) and
-Vault reviews tokens with its own pod token.
+(manifests/bootstrap/vault-operators/ca-certificates.yaml, and manifests/gitops/app-csi-vault-ca/ for the CSI
+provider) and Vault reviews tokens with its own pod token.
 
 Vault elsewhere:
   - the operators' CA Secrets (`names.VAULT_CA_SECRET` in the VSO and vault-config-operator namespaces, and
@@ -11,7 +11,7 @@ Vault elsewhere:
     Vault's TLS Secret read from the second cluster (`vault.kubeContext`), whose own cert-manager and PKI
     issue it (components/vault/cluster_pki.py);
   - Kubernetes auth reviews this cluster's tokens with the token reviewer of
-    manifests/vault-operators-external/: `kubernetes_auth()` creates its token Secret and returns the token
+    manifests/bootstrap/vault-operators-external/: `kubernetes_auth()` creates its token Secret and returns the token
     and this cluster's API CA for `vault.kubernetes.AuthBackendConfig`.
 """
 
@@ -112,7 +112,7 @@ def kubernetes_auth(
     """Kubernetes auth config for this placement, and the reviewer's token Secret when Vault is elsewhere.
 
     `reviewer_objects` is the layer that creates the reviewer ServiceAccount and its TokenReview binding
-    (manifests/vault-operators-external/). The token Secret is a typed resource: the provider waits until the
+    (manifests/bootstrap/vault-operators-external/). The token Secret is a typed resource: the provider waits until the
     token controller has filled `token` and `ca.crt`, and its `data` output is a Pulumi secret.
     """
     inputs = placement.kubernetes_auth_inputs(settings)

@@ -4,7 +4,7 @@
 (secrets unwrapped, with the secret paths), protect and the aliases it carries. Resource ids and
 provider references are normalised (the mock ids are derived from names). `VARIANTS` are the config
 variants the suite exercises; `python -m tests.harness.snapshot` (`make snapshot`) records
-the golden file tests/unit/test_restructure.py compares every run with.
+the golden file tests/unit/stacks/test_restructure.py compares every run with.
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ def _normalised(inputs: dict[str, Any]) -> dict[str, Any]:
 
 
 # Resources whose URN changed on purpose in the restructure (mock URNs; `{stack}`, `{project}` filled in).
-# Each carries an alias to its old parent; tests/unit/test_restructure.py checks that the alias resolves.
+# Each carries an alias to its old parent; tests/unit/stacks/test_restructure.py checks that the alias resolves.
 URN_RENAMES: dict[str, str] = {
     **{
         f"urn:pulumi:{{stack}}::{{project}}::platform:vault:Vault$kubernetes:helm.sh/v3:Release::{name}": (

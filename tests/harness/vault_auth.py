@@ -121,7 +121,7 @@ def vso_logins_of_run(run: ProgramRun) -> set[VsoLogin]:
     """`vso_logins` for everything a stack applies (typed objects and every layer's objects).
 
     The remote stack applies the application layers through Flux: pass it a run whose layers are rendered
-    locally (the local stack with the same config), as tests/unit/test_flux_parity.py does.
+    locally (the local stack with the same config), as tests/unit/rendering/test_flux_parity.py does.
     """
     release = vso_release(run)
     return vso_logins(run.k8s_objects(), release.inputs.get("values") or {}, release.inputs["namespace"])

@@ -66,7 +66,7 @@ def test_every_allowlist_entry_names_an_object_of_a_stack(scanned):
 
 def test_csi_mode_passes_too():
     """The default stacks deploy the vso variant; the whole local stack in csi mode (Deployment with the CSI
-    volume, SecretProviderClass, the provider's CA: manifests/app-csi) gets the same scan and allow-list."""
+    volume, SecretProviderClass, the provider's CA: manifests/gitops/app-csi) gets the same scan and allow-list."""
     from tests.harness.program import run_stack
 
     objects = run_stack("local", {"app": {"secretsDelivery": "csi"}}).k8s_objects()

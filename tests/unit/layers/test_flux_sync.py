@@ -138,7 +138,7 @@ def test_unknown_layer_dependency_is_refused(monkeypatch):
         flux_sync.kustomizations(settings())
 
 
-# Bad input on top of tests/unit/test_config.py BAD_CONFIG (which covers a missing URL, scp-like and
+# Bad input on top of tests/unit/settings/test_config.py BAD_CONFIG (which covers a missing URL, scp-like and
 # non-Git URLs, branch + tag, SSH without a key or known_hosts, and a private repository without a token).
 BAD_FLUX = [
     ({"gitUrl": "https://"}, {}, "platform:flux.gitUrl", "https://github.com/org/repo"),
