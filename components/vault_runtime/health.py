@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,6 +96,21 @@ def summary(states: Mapping[str, Health]) -> str:
     return ", ".join(f"{pod}: {h.describe()}" for pod, h in states.items())
 
 
+def first_active(clients_by_pod: Mapping[str, Any], deadline: Deadline) -> tuple[str | None, dict[str, Health]]:
+    """Probe every pod in parallel and return as soon as one is active, without waiting for slow ones."""
+    pool = ThreadPoolExecutor(max_workers=len(clients_by_pod), thread_name_prefix="vault-leader")
+    futures = {pool.submit(health, client, deadline): pod for pod, client in clients_by_pod.items()}
+    states: dict[str, Health] = {}
+    try:
+        for future in as_completed(futures):
+            states[futures[future]] = future.result()
+            if states[futures[future]].active:
+                return futures[future], states
+        return None, states
+    finally:
+        pool.shutdown(wait=False)  # a frozen pod's probe ends by itself (bounded by its timeout)
+
+
 def wait_active(
     clients_by_pod: Mapping[str, Any],
     deadline: Deadline | None = None,
@@ -106,10 +121,9 @@ def wait_active(
     """The active pod and its client, waiting up to ``wait`` seconds (and the deadline) for one to appear."""
     limit = Deadline.after(wait) if deadline is None else Deadline(min(deadline.at, time.monotonic() + wait))
     while True:
-        states = healths(clients_by_pod, limit)
-        active = [pod for pod, h in states.items() if h.active]
-        if active:
-            return active[0], clients_by_pod[active[0]]
+        pod, states = first_active(clients_by_pod, limit)
+        if pod is not None:
+            return pod, clients_by_pod[pod]
         if limit.remaining() <= poll_interval:
             raise VaultOperationError(
                 f"no active Vault node after waiting {wait:.0f} s ({summary(states)}); unseal first "

@@ -25,7 +25,7 @@ from typing import Any
 
 import requests
 
-from components.vault_runtime.api import Deadline, ServerError, UnsealTimeout, VaultOperationError
+from components.vault_runtime.api import MIN_CALL_TIMEOUT, Deadline, ServerError, UnsealTimeout, VaultOperationError
 from components.vault_runtime.health import HEALTH_TIMEOUT, Health, health, healths, summary
 from components.vault_runtime.shares import ShareBook, unseal_pod
 
@@ -101,8 +101,10 @@ class _Run:
     def worker(self, pod: str) -> None:
         client = self.clients[pod]
         submitted_at = float("-inf")
-        while not self.stop.is_set() and not self.deadline.expired():
+        while not self.stop.is_set() and self.deadline.remaining() >= MIN_CALL_TIMEOUT:
             h = health(client, self.deadline)
+            if self.deadline.remaining() < MIN_CALL_TIMEOUT:
+                break  # a probe cut short by the deadline says nothing about the pod
             self.record(pod, h)
             # After the threshold a follower stays sealed while it completes its Raft join: give it time
             # before feeding it shares again (it may also have restarted meanwhile).

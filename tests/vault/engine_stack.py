@@ -100,3 +100,51 @@ class VaultStack:
             for s in [*init.get("keys", []), *init.get("keys_b64", []), init.get("root_token"), boot.get("secret_id")]
             if s
         ]
+
+
+def wait_for_voters(cluster: BaoCluster, token: str, count: int, timeout: float = 40) -> list[str]:
+    """Poll autopilot until ``count`` voters (nodes 1-2 join as non-voters and are promoted later)."""
+    import time
+
+    import requests
+
+    deadline = time.monotonic() + timeout
+    session = cluster.session()
+    while True:
+        for node in cluster.nodes:
+            try:
+                resp = session.get(
+                    f"{node.addr}/v1/sys/storage/raft/autopilot/state", headers={"X-Vault-Token": token}, timeout=5
+                )
+            except requests.RequestException:
+                continue
+            if resp.ok:
+                voters = resp.json()["data"].get("voters") or []
+                if len(voters) >= count:
+                    return sorted(voters)
+                break
+        assert time.monotonic() < deadline, "autopilot did not promote all nodes to voters"
+        time.sleep(0.2)
+
+
+def token_works(cluster: BaoCluster, token: str) -> bool:
+    """lookup-self on the active node (a revoked token answers 403)."""
+    active = cluster.active_pod()
+    assert active, "no active node"
+    resp = cluster.session().get(
+        f"{cluster.node(active).addr}/v1/auth/token/lookup-self", headers={"X-Vault-Token": token}, timeout=5
+    )
+    assert resp.status_code in (200, 403), resp.text
+    return resp.status_code == 200
+
+
+def approle_login(cluster: BaoCluster, role_id: str, secret_id: str) -> int:
+    """The HTTP status of an AppRole login with these credentials (200 = they work)."""
+    active = cluster.active_pod()
+    assert active, "no active node"
+    resp = cluster.session().post(
+        f"{cluster.node(active).addr}/v1/auth/approle/login",
+        json={"role_id": role_id, "secret_id": secret_id},
+        timeout=5,
+    )
+    return resp.status_code
