@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pickle
 import subprocess
 import sys
 import tempfile
@@ -88,6 +89,29 @@ def serialize(props: Mapping[str, Any]) -> struct_pb2.Struct:
     finally:
         loop.close()
     return unwrap_struct(struct)
+
+
+def _pristine(method: Any) -> Any:
+    """The pickle method under the wrappers ``serialize_provider`` left around it (one per earlier call)."""
+    while "serialize_provider" in getattr(method, "__qualname__", "") and method.__closure__:
+        method = next(c.cell_contents for c in method.__closure__ if callable(c.cell_contents))
+    return method
+
+
+def provider_blob(provider: ResourceProvider) -> str:
+    """``__provider`` as ``pulumi.dynamic.Resource`` builds it (``serialize_provider``), minus an SDK leak.
+
+    Each ``serialize_provider`` call wraps ``pickle._Pickler._batch_setitems`` once more and never restores
+    it; after a few hundred calls in one process (a long test session) pickling a dict recurses too deep.
+    The program makes a handful of calls per run; tests make many, so the pristine method is put back
+    around each call (the pickle bytes are the same).
+    """
+    pristine = _pristine(pickle._Pickler._batch_setitems)  # type: ignore[attr-defined]
+    pickle._Pickler._batch_setitems = pristine  # type: ignore[attr-defined]
+    try:
+        return serialize_provider(provider)
+    finally:
+        pickle._Pickler._batch_setitems = pristine  # type: ignore[attr-defined]
 
 
 def deserialize(struct: struct_pb2.Struct) -> dict[str, Any]:
@@ -204,7 +228,7 @@ class EngineResource:
     blob: str = ""
 
     def __post_init__(self) -> None:
-        self.blob = serialize_provider(self.provider)
+        self.blob = provider_blob(self.provider)
 
     @property
     def urn(self) -> str:

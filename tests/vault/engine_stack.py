@@ -13,8 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pulumi.dynamic.dynamic import serialize_provider
-
 from components.vault_runtime.providers import (
     VaultBootstrapProvider,
     VaultInitProvider,
@@ -27,7 +25,7 @@ from components.vault_runtime.providers import (
 )
 from tests.fixtures.openbao import BaoCluster
 from tests.fixtures.vault_faults import DirectConnect, Fault
-from tests.harness.engine import DynamicProviderServer, EngineResource
+from tests.harness.engine import DynamicProviderServer, EngineResource, provider_blob
 
 STEPS = ("init", "unseal", "bootstrap", "revoke")
 PROVIDERS = {
@@ -66,7 +64,7 @@ class VaultStack:
         if step in self.resources:
             resource = self.resources[step]
             resource.provider = cls(connect)
-            resource.blob = serialize_provider(resource.provider)
+            resource.blob = provider_blob(resource.provider)
         else:
             self.resources[step] = EngineResource(self.server, cls(connect), name, type_)
 
