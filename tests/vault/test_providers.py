@@ -272,3 +272,31 @@ def test_admin_policy_is_exact_paths_only() -> None:
     assert_least_privilege(admin_policy_hcl())
     with pytest.raises(ValueError, match="glob"):
         assert_least_privilege('path "*" {\n  capabilities = ["sudo"]\n}\n')
+
+
+@pytest.mark.parametrize(
+    ("cls", "old_module"),
+    [
+        (VaultInitProvider, "components.vault_runtime.providers"),
+        (VaultUnsealProvider, "components.vault_runtime.providers"),
+        (VaultBootstrapProvider, "components.vault.providers"),  # before the restructure
+    ],
+)
+def test_state_pickled_under_an_old_module_path_still_loads(cls: type, old_module: str) -> None:
+    """Stacks hold providers pickled by class reference: the module path of that time must still resolve."""
+    new_module = cls.__module__
+    cls.__module__ = old_module  # what dill recorded before the provider classes moved
+    try:
+        payload = serialize_provider(cls())
+    finally:
+        cls.__module__ = new_module
+    assert old_module.encode() in base64.b64decode(payload)
+    code = (
+        "import base64, dill\n"
+        f"p = dill.loads(base64.b64decode({payload!r}))\n"
+        "print(type(p).__module__, type(p).__name__)\n"
+    )
+    repo = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == [new_module, cls.__name__]
