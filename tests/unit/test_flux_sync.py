@@ -6,10 +6,10 @@ import pulumi
 import pulumi.runtime.settings as runtime_settings
 import pytest
 
-from components.layers import flux_sync
 from components.layers.flux_sync import FluxSyncComponent
 from components.layers.infra import InfraComponent
 from components.rendering import layers
+from components.layers import flux_sync
 from components.rendering.layers import Layer
 from components.settings.config import ConfigError, load_settings
 from tests.harness.program import PROJECT, PlatformMocks, ProgramRun, RecordingMonitor, run_stack
