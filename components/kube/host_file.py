@@ -13,6 +13,16 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 
+from components.kube.provider_values import as_int, is_unknown
+
+DEFAULT_MODE = 0o644
+
+
+def _mode(props: dict[str, Any]) -> int:
+    # The engine delivers numbers as floats (0o644 arrives as 420.0).
+    mode = as_int(props.get("mode"))
+    return DEFAULT_MODE if mode is None else mode
+
 
 def _write(path: str, content: str, mode: int) -> None:
     target = Path(path)
@@ -26,19 +36,20 @@ def _write(path: str, content: str, mode: int) -> None:
 
 class HostFileProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
-        _write(props["path"], props["content"], int(props["mode"]))
+        _write(props["path"], props["content"], _mode(props))
         return CreateResult(id_=props["path"], outs=props)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = [key for key in ("path", "content", "mode") if olds.get(key) != news.get(key)]
-        # A file that vanished (a wiped state directory) is recreated too.
-        missing = not Path(news["path"]).is_file()
+        # Unknown values (preview) may change; 420 and 420.0 compare equal.
+        changed = [k for k in ("path", "content", "mode") if is_unknown(news.get(k)) or olds.get(k) != news.get(k)]
+        # A file that vanished (a wiped state directory) is recreated too; an unknown path cannot be looked at.
+        missing = not is_unknown(news.get("path")) and not Path(news["path"]).is_file()
         return DiffResult(
             changes=bool(changed) or missing, replaces=["path"] if "path" in changed else [], delete_before_replace=True
         )
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        _write(news["path"], news["content"], int(news["mode"]))
+        _write(news["path"], news["content"], _mode(news))
         return UpdateResult(outs=news)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:

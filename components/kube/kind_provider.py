@@ -23,6 +23,7 @@ import yaml
 from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider
 
 from components.kube.kind_config import encryption_configuration
+from components.kube.provider_values import is_unknown
 
 CONFIG_FILE = "kind-config.yaml"
 KUBECONFIG_FILE = "kubeconfig"
@@ -127,7 +128,8 @@ class KindClusterProvider(ResourceProvider):
         return CreateResult(id_=name, outs={**props, "kubeconfig": kubeconfig_path.read_text()})
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        replaces = [key for key in REPLACE_ON if olds.get(key) != news.get(key)]
+        # An unknown value (preview) may differ: a replacement is what would happen if it does.
+        replaces = [key for key in REPLACE_ON if is_unknown(news.get(key)) or olds.get(key) != news.get(key)]
         return DiffResult(changes=bool(replaces), replaces=replaces, delete_before_replace=True)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:

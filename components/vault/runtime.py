@@ -4,7 +4,8 @@ Order (each step waits for the previous one):
   1. VaultInit       `sys/init` once; shares and root token become secret outputs the engine persists
                      before anything else runs (protected: deleting it would only forget the keys)
   2. VaultUnseal     every `pulumi up`: unseals only sealed pods; no diff when all are unsealed
-  3. VaultBootstrap  once, with the root token: the `platform-admin` AppRole, then revokes the token
+  3. VaultBootstrap  once, with the root token: the `platform-admin` AppRole (older secret ids destroyed);
+     its child step `<name>-revoke-root` revokes the root token only after the credentials are in the state
   4. pulumi-vault    a provider logged in with that AppRole (through a port-forward on vault.localPort)
                      drives VaultConfiguration: mounts, Kubernetes auth, roles, policies, KV entries
 Later runs need no root token. Break-glass (a new root token from the unseal shares) is in the README.

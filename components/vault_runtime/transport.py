@@ -126,6 +126,7 @@ class PortForward:
         self._lock = threading.Lock()
         self._retry_at = 0.0
         self._last_error = ""
+        self._closed = False
 
     def launch(self) -> None:
         """Start the subprocess without waiting for its port (lets several forwards start in parallel)."""
@@ -159,9 +160,13 @@ class PortForward:
     def alive(self) -> bool:
         return self._proc is not None and self._proc.poll() is None and self.local_port is not None
 
-    def ensure(self) -> int:
-        """The local port, (re)starting the forward if needed. Raises :class:`ForwardError`."""
+    def ensure(self, timeout: float | None = None) -> int:
+        """The local port, (re)starting the forward if needed, waiting at most ``timeout`` (default
+        ``start_timeout``) for kubectl's port. Raises :class:`ForwardError`."""
         with self._lock:
+            if self._closed:
+                # A worker thread outliving its step must not start kubectl again after cleanup.
+                raise ForwardError(f"pod {self.pod}: port-forward closed")
             if self.alive():
                 return int(self.local_port)  # type: ignore[arg-type]
             if self._proc is None or self._proc.poll() is not None:
@@ -170,14 +175,14 @@ class PortForward:
                 self.stop()
                 self.launch()
             try:
-                return self._wait_for_port()
+                return self._wait_for_port(self.start_timeout if timeout is None else min(timeout, self.start_timeout))
             except ForwardError as exc:
                 self._last_error = str(exc)
                 self._retry_at = time.monotonic() + RETRY_BACKOFF
                 raise
 
-    def _wait_for_port(self) -> int:
-        deadline = time.monotonic() + self.start_timeout
+    def _wait_for_port(self, timeout: float) -> int:
+        deadline = time.monotonic() + timeout
         while self.local_port is None:
             try:
                 line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
@@ -218,6 +223,12 @@ class PortForward:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def close(self) -> None:
+        """Stop for good: later requests fail instead of restarting kubectl."""
+        with self._lock:
+            self._closed = True
+        self.stop()
+
 
 class _ForwardedSession(requests.Session):
     """A session that sends every request to the current local port of one pod's port-forward."""
@@ -229,7 +240,10 @@ class _ForwardedSession(requests.Session):
         self._forward = forward
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        port = self._forward.ensure()
+        timeout = kwargs.get("timeout")
+        # kubectl's start counts against the request's own (deadline-bounded) timeout.
+        wait = timeout[0] if isinstance(timeout, tuple) else timeout
+        port = self._forward.ensure(float(wait) if wait else None)
         parts = urlsplit(str(url))
         url = urlunsplit((parts.scheme, f"127.0.0.1:{port}", parts.path, parts.query, parts.fragment))
         return super().request(method, url, *args, **kwargs)
@@ -271,7 +285,7 @@ def open_clients(conn: VaultConnection, *, kubectl: str | None = None) -> Iterat
             }
         finally:
             for fwd in forwards:
-                fwd.stop()
+                fwd.close()
 
 
 @contextlib.contextmanager

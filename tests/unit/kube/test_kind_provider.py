@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import stat
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,34 +16,7 @@ from components.kube.kind_provider import (
     KindError,
     create_command,
 )
-
-KEY = "c2VjcmV0LWtleS1vZi0zMi1ieXRlcy0wMTIzNDU2Nzg5YWI="  # fake, but shaped like the real one
-KUBECONFIG_TEXT = "apiVersion: v1\nkind: Config\ncurrent-context: kind-dev\n"
-
-FAKE_KIND = f"""#!{sys.executable}
-import json, os, sys
-with open(os.environ["FAKE_LOG"], "a") as log:
-    log.write(json.dumps(sys.argv) + "\\n")
-args = sys.argv[1:]
-if args[:2] == ["get", "clusters"]:
-    print(os.environ.get("FAKE_EXISTING", ""))
-elif args[:2] == ["create", "cluster"]:
-    path = args[args.index("--kubeconfig") + 1]
-    with open(path, "w") as handle:
-        handle.write({KUBECONFIG_TEXT!r})
-elif args[:2] == ["delete", "cluster"]:
-    pass
-else:
-    sys.exit("unexpected kind call")
-"""
-
-FAKE_DOCKER = f"""#!{sys.executable}
-import json, os, sys
-with open(os.environ["FAKE_LOG"], "a") as log:
-    log.write(json.dumps(sys.argv) + "\\n")
-flag = "    - --encryption-provider-config=/etc/kubernetes/encryption/config.yaml\\n"
-print("spec:\\n  containers:\\n  - command:\\n    - kube-apiserver\\n" + (flag if os.environ.get("FAKE_FLAG") else ""))
-"""
+from tests.fixtures.fake_kind import FAKE_DOCKER, FAKE_KIND, KEY, KUBECONFIG_TEXT, calls, props
 
 
 @pytest.fixture
@@ -61,23 +32,6 @@ def fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("FAKE_LOG", str(log))
     monkeypatch.setenv("FAKE_FLAG", "1")
     return log
-
-
-def calls(log: Path) -> list[list[str]]:
-    return [json.loads(line)[1:] for line in log.read_text().splitlines()] if log.exists() else []
-
-
-def props(state_dir: Path, **override) -> dict:
-    config = {"kind": "Cluster", "apiVersion": "kind.x-k8s.io/v1alpha4", "name": "dev"}
-    return {
-        "cluster_name": "dev",
-        "config": yaml.safe_dump(config),
-        "encryption_key": KEY,
-        "node_files": {"certs.d/registry.local/hosts.toml": 'server = "https://registry.local"\n'},
-        "state_dir": str(state_dir),
-        "kubeconfig": None,
-        **override,
-    }
 
 
 def mode(path: Path) -> int:

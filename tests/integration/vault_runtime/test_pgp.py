@@ -2,7 +2,8 @@
 
 A throw-away GnuPG home (python-gnupg, Debian gnupg) holds one unprotected key; every share is encrypted to it
 (in production each share goes to a different holder). The encrypted shares cannot unseal; the decrypted ones,
-given the way the config secret ``vaultUnsealKeys`` carries them (a JSON list string), do.
+given the way the config secret ``vaultUnsealKeys`` carries them (a JSON list string), do. All through the
+engine path (tests/harness/engine.py).
 """
 
 from __future__ import annotations
@@ -17,16 +18,18 @@ from dataclasses import dataclass
 
 import pytest
 
-from components.vault_runtime.operations import VaultOperationError
 from components.vault_runtime.providers import (
     VaultBootstrapProvider,
     VaultInitProvider,
+    VaultRootTokenRevokeProvider,
     VaultUnsealProvider,
     bootstrap_inputs,
     init_inputs,
+    revoke_inputs,
     unseal_inputs,
 )
 from tests.fixtures.openbao import BaoCluster
+from tests.harness.engine import DynamicProviderServer, EngineResource, ProviderError
 
 # Registers the OpenBao fixtures even when tests/conftest.py does not list the plugin (idempotent if it does).
 pytest_plugins = ["tests.fixtures.openbao"]
@@ -73,35 +76,42 @@ def single_node(bao_cluster_factory) -> Iterator[BaoCluster]:
     cluster.kill()
 
 
-def test_pgp_encrypted_shares_decrypt_and_unseal(single_node: BaoCluster, holder: Holder) -> None:
-    connect = single_node.connect_factory()
+def test_pgp_encrypted_shares_decrypt_and_unseal(
+    single_node: BaoCluster, holder: Holder, provider_server: DynamicProviderServer
+) -> None:
+    connect = single_node.direct_connect()
     conn = single_node.connection()
-    init = VaultInitProvider(connect).create(
-        init_inputs(
-            connection=conn,
-            secret_shares=3,
-            secret_threshold=2,
-            pgp_keys=[holder.public_key_b64] * 3,
-            root_token_pgp_key=holder.public_key_b64,
-        )
+    init = EngineResource(provider_server, VaultInitProvider(connect), "vault-init")
+    props = init_inputs(
+        connection=conn,
+        secret_shares=3,
+        secret_threshold=2,
+        pgp_keys=[holder.public_key_b64] * 3,
+        root_token_pgp_key=holder.public_key_b64,
     )
-    outs = init.outs or {}
+    assert init.up(props) == "created"  # Check ran with 3.0 shares and counted the 3 keys
+    outs = init.outs
     assert outs["shares_encrypted"] and outs["root_token_encrypted"]
     shares = [holder.decrypt(k) for k in outs["keys_b64"]]
     # `keys` is the same ciphertext, hex-encoded.
     assert [holder.decrypt(base64.b64encode(bytes.fromhex(k)).decode()) for k in outs["keys"]] == shares
     assert all(s not in json.dumps(outs) for s in shares)  # no plaintext share anywhere in the outputs
+    assert init.check({**props, "pgp_keys": [holder.public_key_b64] * 2})[1][0][0] == "pgp_keys"
 
-    provider = VaultUnsealProvider(connect)
-    with pytest.raises(VaultOperationError, match="pod vault-0") as err:
-        provider.create(unseal_inputs(connection=conn, keys=outs["keys_b64"], threshold=2, timeout_seconds=20))
-    assert not any(k in str(err.value) for k in outs["keys_b64"])
+    unseal = EngineResource(provider_server, VaultUnsealProvider(connect), "vault-unseal")
+    with pytest.raises(ProviderError) as err:
+        unseal.up(unseal_inputs(connection=conn, keys=outs["keys_b64"], threshold=2, timeout_seconds=20))
+    assert "pod vault-0" in err.value.details
+    assert not any(k in err.value.details for k in outs["keys_b64"])
 
     # The decrypted shares, as the config secret carries them.
-    unseal = provider.create(unseal_inputs(connection=conn, keys=json.dumps(shares[:2]), threshold=2))
-    assert (unseal.outs or {})["unsealed_pods"] == ["vault-0"]
+    assert unseal.up(unseal_inputs(connection=conn, keys=json.dumps(shares[:2]), threshold=2)) == "created"
+    assert unseal.outs["unsealed_pods"] == ["vault-0"]
     assert not single_node.health(0)["sealed"]
 
     root = holder.decrypt(outs["root_token"])
-    boot = VaultBootstrapProvider(connect).create(bootstrap_inputs(connection=conn, root_token=root))
-    assert (boot.outs or {})["root_token_revoked"] is True
+    boot = EngineResource(provider_server, VaultBootstrapProvider(connect), "vault-bootstrap")
+    assert boot.up(bootstrap_inputs(connection=conn, root_token=root)) == "created"
+    revoke = EngineResource(provider_server, VaultRootTokenRevokeProvider(connect), "vault-bootstrap-revoke-root")
+    assert revoke.up(revoke_inputs(connection=conn, root_token=root, role_id=boot.outs["role_id"])) == "created"
+    assert revoke.outs["revoked_by_this_step"] is True

@@ -4,7 +4,7 @@ Proves the path the error messages point to: the revoked root token gives a clea
 listener option; ``flavour.generate_root`` builds a new root token from the shares (here with OpenBao's
 unauthenticated flow re-enabled, as the hint says); passed as ``root_token``, the bootstrap update applies the
 changed admin policy, keeps the existing secret_id, and revokes that token too. Init settings never change in
-place (rekey hint). One node is enough: none of this depends on Raft.
+place (rekey hint). One node is enough: none of this depends on Raft. All through the engine path.
 """
 
 from __future__ import annotations
@@ -15,16 +15,10 @@ import pytest
 
 from components.vault_runtime import flavour
 from components.vault_runtime.admin_policy import admin_policy_hcl
-from components.vault_runtime.operations import RootTokenUnusable, VaultOperationError, admin_login
-from components.vault_runtime.providers import (
-    VaultBootstrapProvider,
-    VaultInitProvider,
-    VaultUnsealProvider,
-    bootstrap_inputs,
-    init_inputs,
-    unseal_inputs,
-)
+from components.vault_runtime.operations import admin_login
 from tests.fixtures.openbao import BaoCluster
+from tests.fixtures.vault_engine_stack import VaultStack
+from tests.harness.engine import DynamicProviderServer, ProviderError
 
 # Registers the OpenBao fixtures even when tests/conftest.py does not list the plugin (idempotent if it does).
 pytest_plugins = ["tests.fixtures.openbao"]
@@ -38,25 +32,22 @@ def legacy_generate_root(bao_cluster_factory) -> Iterator[BaoCluster]:
     cluster.kill()
 
 
-def test_break_glass_root_token_applies_admin_changes(legacy_generate_root: BaoCluster) -> None:
+def test_break_glass_root_token_applies_admin_changes(
+    legacy_generate_root: BaoCluster, provider_server: DynamicProviderServer
+) -> None:
     cluster = legacy_generate_root
-    connect = cluster.connect_factory()
     conn = cluster.connection()
-    init_in = init_inputs(connection=conn, secret_shares=3, secret_threshold=2)
-    init = VaultInitProvider(connect).create(init_in)
-    outs = init.outs or {}
-    VaultUnsealProvider(connect).create(unseal_inputs(connection=conn, keys=outs["keys_b64"], threshold=2))
-    boot_in = bootstrap_inputs(connection=conn, root_token=outs["root_token"])
-    boot = VaultBootstrapProvider(connect).create(boot_in)
-    state = boot.outs or {}
+    stack = VaultStack(provider_server, cluster, cluster.direct_connect())
+    stack.up()
+    outs, state = stack["init"].outs, dict(stack["bootstrap"].outs)
     assert flavour.detect(cluster.health(0)) is flavour.Flavour.OPENBAO
 
     # The admin policy grows (e.g. Pulumi now writes a KV entry); with the revoked root token: clear error.
-    changed_in = {**boot_in, "admin_policy": admin_policy_hcl(kv_entries=["kv/app/registry-password"])}
-    assert VaultBootstrapProvider(connect).diff(boot.id, state, changed_in).changes is True
-    with pytest.raises(RootTokenUnusable) as err:
-        VaultBootstrapProvider(connect).update(boot.id, state, changed_in)
-    message = str(err.value)
+    stack.admin_policy = admin_policy_hcl(kv_entries=["kv/app/registry-password"])
+    with pytest.raises(ProviderError) as err:
+        stack.up(("bootstrap",))  # the diff reports the change, the update needs a live root token
+    message = err.value.details
+    assert err.value.method == "Update" and "RootTokenUnusable" in message
     assert "pod vault-0" in message and "disable_unauthed_generate_root_endpoints" in message
     assert outs["root_token"] not in message
 
@@ -64,9 +55,9 @@ def test_break_glass_root_token_applies_admin_changes(legacy_generate_root: BaoC
     with cluster.connect_factory()(conn) as clients:
         new_root = flavour.generate_root(clients["vault-0"], outs["keys_b64"][1:])
     assert new_root and new_root != outs["root_token"]
-    glass_in = {**changed_in, "root_token": new_root}
-    assert VaultBootstrapProvider(connect).diff(boot.id, state, glass_in).changes is True
-    updated = VaultBootstrapProvider(connect).update(boot.id, state, glass_in).outs or {}
+    stack.root_token = new_root
+    assert stack.up() == {"init": "same", "unseal": "same", "bootstrap": "updated", "revoke": "updated"}
+    updated = stack["bootstrap"].outs
     assert updated["secret_id"] == state["secret_id"] and updated["role_id"] == state["role_id"]
 
     session = cluster.session()
@@ -81,7 +72,7 @@ def test_break_glass_root_token_applies_admin_changes(legacy_generate_root: BaoC
     assert revoked.status_code == 403  # the break-glass token is revoked again
 
     # Shares/threshold cannot change in place: the update refuses with the rekey path.
-    reshaped = {**init_in, "secret_shares": 5, "secret_threshold": 3}
-    assert VaultInitProvider(connect).diff(init.id, outs, reshaped).changes is True
-    with pytest.raises(VaultOperationError, match="rekey"):
-        VaultInitProvider(connect).update(init.id, outs, reshaped)
+    stack.shares, stack.threshold = 5, 3
+    with pytest.raises(ProviderError, match="rekey") as err:
+        stack.up(("init",))
+    assert err.value.method == "Update"

@@ -1,9 +1,10 @@
 """The first `pulumi up` and the runs after it, on a real 3-node OpenBao Raft cluster with TLS.
 
-The module fixture drives VaultInit -> VaultUnseal -> VaultBootstrap through the providers' create(), with the
-production transport (kubectl port-forward; a fake kubectl on PATH proxies to the local nodes) while a thread
-records every process's argv. The tests then check the resulting state, the no-op re-run, the
-"initialised but no keys" error, the admin AppRole's exact reach, and that no secret ever hit an argv.
+The module fixture runs VaultInit -> VaultUnseal -> VaultBootstrap -> its root-token revoke the way `pulumi up`
+does (tests/harness/engine.py: a real ``python -m pulumi.dynamic`` process over gRPC), with the production
+transport (kubectl port-forward; a fake kubectl on the provider process's PATH proxies to the local nodes)
+while a thread records every process's argv. The tests then check the resulting state, the no-op re-run,
+the "initialised but no keys" error, the admin AppRole's exact reach, and that no secret ever hit an argv.
 """
 
 from __future__ import annotations
@@ -17,19 +18,12 @@ from typing import Any
 
 import pytest
 import requests
-from pulumi.dynamic import CreateResult
 
 from components.vault_runtime.admin_policy import admin_policy_hcl
-from components.vault_runtime.operations import AlreadyInitialized
-from components.vault_runtime.providers import (
-    VaultBootstrapProvider,
-    VaultInitProvider,
-    VaultUnsealProvider,
-    bootstrap_inputs,
-    init_inputs,
-    unseal_inputs,
-)
-from tests.fixtures.openbao import BaoCluster, FakeKubectl, RecordingSession, install_fake_kubectl
+from components.vault_runtime.providers import VaultInitProvider, init_inputs
+from tests.fixtures.openbao import BaoCluster, FakeKubectl, install_fake_kubectl
+from tests.fixtures.vault_engine_stack import STEPS, VaultStack, wait_for_voters
+from tests.harness.engine import DynamicProviderServer, EngineResource, ProviderError
 
 # Registers the OpenBao fixtures even when tests/conftest.py does not list the plugin (idempotent if it does).
 pytest_plugins = ["tests.fixtures.openbao"]
@@ -69,69 +63,52 @@ class ArgvScanner(threading.Thread):
 class FirstRun:
     cluster: BaoCluster
     kubectl: FakeKubectl
-    init_in: dict[str, Any]
-    unseal_in: dict[str, Any]
-    boot_in: dict[str, Any]
-    init: CreateResult
-    unseal: CreateResult
-    boot: CreateResult
+    stack: VaultStack
     voters: list[str]
     argv_seen: set[str] = field(default_factory=set)
 
     @property
+    def init(self) -> EngineResource:
+        return self.stack["init"]
+
+    @property
+    def unseal(self) -> EngineResource:
+        return self.stack["unseal"]
+
+    @property
+    def boot(self) -> EngineResource:
+        return self.stack["bootstrap"]
+
+    @property
     def secrets(self) -> list[str]:
-        outs = self.init.outs or {}
-        return [*outs["keys"], *outs["keys_b64"], outs["root_token"], (self.boot.outs or {})["secret_id"]]
-
-
-def wait_for_voters(cluster: BaoCluster, token: str, count: int, timeout: float = 40) -> list[str]:
-    """Poll autopilot until ``count`` voters (nodes 1-2 join as non-voters and are promoted later)."""
-    deadline = time.monotonic() + timeout
-    session = cluster.session()
-    while True:
-        for node in cluster.nodes:
-            try:
-                resp = session.get(
-                    f"{node.addr}/v1/sys/storage/raft/autopilot/state", headers={"X-Vault-Token": token}, timeout=5
-                )
-            except requests.RequestException:
-                continue
-            if resp.ok:
-                voters = resp.json()["data"].get("voters") or []
-                if len(voters) >= count:
-                    return sorted(voters)
-                break
-        assert time.monotonic() < deadline, "autopilot did not promote all nodes to voters"
-        time.sleep(0.2)
+        return self.stack.secrets
 
 
 @pytest.fixture(scope="module")
 def first_run(bao_cluster_factory, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FirstRun]:
     cluster = bao_cluster_factory()
     workdir = tmp_path_factory.mktemp("lifecycle")
-    conn = cluster.connection()
     with pytest.MonkeyPatch.context() as mp:
         kubectl = install_fake_kubectl(workdir, cluster.ports, mp)
         scanner = ArgvScanner()
         scanner.start()
+        server = DynamicProviderServer().start()  # inherits PATH with the fake kubectl first
         try:
-            # Default providers: the production kubectl transport (fake kubectl first on PATH).
-            init_in = init_inputs(connection=conn, secret_shares=3, secret_threshold=2)
-            init = VaultInitProvider().create(init_in)
-            outs = init.outs or {}
+            # connect=None: the production kubectl transport, inside the provider process.
+            stack = VaultStack(server, cluster, None)
+            stack.up(("init",))
             # Test-only speed-up: autopilot promotes joined nodes after 1 s of stability instead of 10 s.
-            speed_up = cluster.speed_up_autopilot_when_active(outs["root_token"])
-            unseal_in = unseal_inputs(connection=conn, keys=outs["keys_b64"], threshold=2, timeout_seconds=60)
-            unseal = VaultUnsealProvider().create(unseal_in)
+            speed_up = cluster.speed_up_autopilot_when_active(stack["init"].outs["root_token"])
+            stack.up(("unseal",))
             speed_up.join(timeout=10)
             # Checked before bootstrap because only the root token may read Raft state.
-            voters = wait_for_voters(cluster, outs["root_token"], 3)
-            boot_in = bootstrap_inputs(connection=conn, root_token=outs["root_token"])
-            boot = VaultBootstrapProvider().create(boot_in)
+            voters = wait_for_voters(cluster, stack["init"].outs["root_token"], 3)
+            stack.up(("bootstrap", "revoke"))
         finally:
             scanner.stop()
-    run = FirstRun(cluster, kubectl, init_in, unseal_in, boot_in, init, unseal, boot, voters, scanner.seen)
+    run = FirstRun(cluster, kubectl, stack, voters, scanner.seen)
     yield run
+    server.stop()
     cluster.kill()
 
 
@@ -148,7 +125,7 @@ def active_addr(cluster: BaoCluster) -> str:
 
 
 def test_fresh_cluster_is_initialised_unsealed_and_bootstrapped(first_run: FirstRun) -> None:
-    init, unseal, boot = first_run.init.outs or {}, first_run.unseal.outs or {}, first_run.boot.outs or {}
+    init, unseal, boot = first_run.init.outs, first_run.unseal.outs, first_run.boot.outs
     assert len(init["keys"]) == len(init["keys_b64"]) == 3
     assert init["root_token"] and not init["shares_encrypted"] and not init["adopted"]
     assert unseal["unsealed_pods"][0] == "vault-0"  # the leader first
@@ -157,12 +134,12 @@ def test_fresh_cluster_is_initialised_unsealed_and_bootstrapped(first_run: First
     assert all(s["initialized"] and not s["sealed"] for s in states)
     assert sum(not s["standby"] for s in states) == 1
     assert first_run.voters == ["vault-0", "vault-1", "vault-2"]
-    assert boot["root_token_revoked"] is True and boot["role_id"] and boot["secret_id"]
+    assert first_run.stack["revoke"].outs["revoked"] is True and boot["role_id"] and boot["secret_id"]
     assert boot["admin_policy"] == admin_policy_hcl()
 
 
 def test_root_token_is_revoked(first_run: FirstRun) -> None:
-    root = (first_run.init.outs or {})["root_token"]
+    root = first_run.init.outs["root_token"]
     resp = first_run.cluster.session().get(
         f"{active_addr(first_run.cluster)}/v1/auth/token/lookup-self", headers={"X-Vault-Token": root}, timeout=5
     )
@@ -180,36 +157,39 @@ def test_transport_used_one_port_forward_per_pod_with_plain_argv(first_run: Firs
 # --- (2) re-run with nothing changed -------------------------------------------------------------------------
 
 
-def test_rerun_reports_no_change_and_sends_no_writes(first_run: FirstRun) -> None:
-    log: list[tuple[str, str, int]] = []
-    connect = first_run.cluster.connect_factory(lambda: RecordingSession(log))
-    init, unseal, boot = first_run.init, first_run.unseal, first_run.boot
-    assert VaultInitProvider(connect).diff(init.id, init.outs or {}, first_run.init_in).changes is False
-    assert VaultUnsealProvider(connect).diff(unseal.id, unseal.outs or {}, first_run.unseal_in).changes is False
-    assert VaultBootstrapProvider(connect).diff(boot.id, boot.outs or {}, first_run.boot_in).changes is False
-    for provider, result in ((VaultInitProvider, init), (VaultUnsealProvider, unseal), (VaultBootstrapProvider, boot)):
-        assert provider(connect).read(result.id, result.outs or {}).outs == result.outs  # refresh: no drift
+def test_rerun_reports_no_change_and_sends_no_writes(first_run: FirstRun, tmp_path) -> None:
+    """The next `pulumi up` (a new provider process) with nothing changed: no step changes, only health reads."""
+    connect = first_run.cluster.direct_connect(record=str(tmp_path / "requests.log"))
+    with DynamicProviderServer() as server:
+        stack = VaultStack(server, first_run.cluster, connect)
+        for step in STEPS:  # the state the first run recorded
+            engine = stack[step]
+            engine.id, engine.inputs = first_run.stack[step].id, first_run.stack[step].inputs
+            engine.outputs = {**first_run.stack[step].outputs, "__provider": engine.blob}
+        assert stack.up() == dict.fromkeys(STEPS, "same")
+        for step in STEPS:  # refresh: no drift
+            assert stack[step].read() == first_run.stack[step].outs
+    log = connect.recorded()
     assert log, "the unseal diff must look at the live cluster"
     assert {method for method, _, _ in log} == {"GET"}
     assert {path for _, path, _ in log} == {"/v1/sys/health"}
     assert sorted(port for _, _, port in log) == sorted(first_run.cluster.ports.values())  # one read per pod
 
 
-def test_rerun_through_kubectl_transport_reports_no_change(first_run: FirstRun, fake_kubectl) -> None:
-    fake_kubectl(first_run.cluster.ports)
-    unseal = first_run.unseal
-    assert VaultUnsealProvider().diff(unseal.id, unseal.outs or {}, first_run.unseal_in).changes is False
+def test_rerun_through_kubectl_transport_reports_no_change(first_run: FirstRun) -> None:
+    assert first_run.stack.up() == dict.fromkeys(STEPS, "same")  # the production transport, same process
 
 
 # --- (6) initialised cluster, no keys in state -----------------------------------------------------------------
 
 
 def test_init_against_initialised_cluster_without_keys_fails_clearly(first_run: FirstRun) -> None:
-    connect = first_run.cluster.connect_factory()
-    with pytest.raises(AlreadyInitialized) as err:
-        VaultInitProvider(connect).create(first_run.init_in)
-    message = str(err.value)
-    assert "pod vault-0" in message
+    with DynamicProviderServer() as server:
+        stack = VaultStack(server, first_run.cluster, first_run.cluster.direct_connect())
+        with pytest.raises(ProviderError) as err:
+            stack.up(("init",))  # a stack whose state lost the vault-init resource
+    message = err.value.details
+    assert "AlreadyInitialized" in message and "pod vault-0" in message
     assert "already initialised" in message
     assert "pulumi stack import" in message  # restore the state that holds the keys
     assert "vaultUnsealKeys" in message and "adopt_existing" in message  # or adopt with the shares you hold
@@ -219,9 +199,11 @@ def test_init_against_initialised_cluster_without_keys_fails_clearly(first_run: 
 
 
 def test_adopting_an_initialised_cluster_records_no_keys(first_run: FirstRun) -> None:
-    connect = first_run.cluster.connect_factory()
-    result = VaultInitProvider(connect).create({**first_run.init_in, "adopt_existing": True})
-    outs = result.outs or {}
+    with DynamicProviderServer() as server:
+        init = EngineResource(server, VaultInitProvider(first_run.cluster.direct_connect()), "vault-init")
+        props = init_inputs(connection=first_run.cluster.connection(), secret_shares=3, secret_threshold=2)
+        assert init.up({**props, "adopt_existing": True}) == "created"
+    outs = init.outs
     assert outs["adopted"] is True
     assert outs["keys"] == outs["keys_b64"] == [] and outs["root_token"] == ""
 
@@ -230,7 +212,7 @@ def test_adopting_an_initialised_cluster_records_no_keys(first_run: FirstRun) ->
 
 
 def admin_session(first_run: FirstRun) -> tuple[requests.Session, str]:
-    boot = first_run.boot.outs or {}
+    boot = first_run.boot.outs
     session = first_run.cluster.session()
     addr = active_addr(first_run.cluster)
     resp = session.post(
@@ -353,7 +335,7 @@ def test_admin_approle_is_denied_everything_else(first_run: FirstRun) -> None:
 
 
 def test_admin_policy_has_no_catch_all(first_run: FirstRun) -> None:
-    policy = (first_run.boot.outs or {})["admin_policy"]
+    policy = first_run.boot.outs["admin_policy"]
     assert '"*"' not in policy and "/*" not in policy and "*" not in policy
 
 
@@ -363,6 +345,7 @@ def test_admin_policy_has_no_catch_all(first_run: FirstRun) -> None:
 def test_no_key_or_token_in_any_process_argv(first_run: FirstRun) -> None:
     assert any("port-forward" in cmd for cmd in first_run.argv_seen), "the scanner must have seen kubectl"
     assert any(" server -config=" in cmd for cmd in first_run.argv_seen)
+    assert any("-m pulumi.dynamic" in cmd for cmd in first_run.argv_seen)  # the provider process, too
     for cmd in first_run.argv_seen:
         for secret in first_run.secrets:
             assert secret not in cmd

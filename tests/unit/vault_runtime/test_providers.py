@@ -1,8 +1,9 @@
-"""Provider plumbing without a server: registration (secrets), pickling, check/diff rules, parsing, messages.
+"""Provider plumbing, unit level: registration (secrets), pickling, check/diff rules, parsing, messages.
 
-The real-server behaviour is in the other files of this directory; this covers what the engine relies on
-before any Vault call: the resources register with secret inputs and additional_secret_outputs, the providers
-survive the engine's dill round trip, and diff/check decide without touching Vault where they should.
+The engine path (a real ``python -m pulumi.dynamic`` over gRPC) is in test_engine_path.py and the
+real-server behaviour in the other files of this directory; this covers what the engine relies on before any
+Vault call: the resources register with secret inputs and additional_secret_outputs, the providers survive
+the engine's dill round trip, and the rules themselves (called directly: unit-level logic only).
 """
 
 from __future__ import annotations
@@ -31,14 +32,16 @@ from components.vault_runtime.providers import (
     VaultBootstrapProvider,
     VaultInit,
     VaultInitProvider,
+    VaultRootTokenRevokeProvider,
     VaultUnseal,
     VaultUnsealProvider,
-    _key_list,
     bootstrap_inputs,
     init_inputs,
     unseal_inputs,
 )
+from components.vault_runtime.steps.shares import distinct
 from components.vault_runtime.transport import VaultConnection
+from components.vault_runtime.values import as_int, is_unknown, key_list
 
 CONN = VaultConnection(kube_context="", namespace="vault", pods=("vault-0", "vault-1", "vault-2"), ca_pem="PEM")
 
@@ -111,10 +114,17 @@ def test_resources_register_with_secrets_and_dependencies() -> None:
     assert seen["vault-bootstrap"]["additional_secret_outputs"] == ["root_token", "secret_id"]
     deps = seen["vault-bootstrap"]["dependencies"]
     assert any(d.endswith("::vault-unseal") for d in deps) and any(d.endswith("::vault-init") for d in deps)
+    # The root token is revoked by a separate step that waits for the bootstrap's persisted outputs.
+    revoke = seen["vault-bootstrap-revoke-root"]
+    assert revoke["type"] == "pulumi-python:dynamic/vault:RootTokenRevoke"
+    assert "root_token" in revoke["secret_inputs"] and revoke["additional_secret_outputs"] == ["root_token"]
+    assert any(d.endswith("::vault-bootstrap") for d in revoke["dependencies"])
     runtime_settings.ROOT.set(None)
 
 
-@pytest.mark.parametrize("cls", [VaultInitProvider, VaultUnsealProvider, VaultBootstrapProvider])
+@pytest.mark.parametrize(
+    "cls", [VaultInitProvider, VaultUnsealProvider, VaultBootstrapProvider, VaultRootTokenRevokeProvider]
+)
 def test_providers_survive_the_engines_pickle_round_trip(cls) -> None:
     restored = dill.loads(base64.b64decode(serialize_provider(cls())))  # noqa: S301 (our own bytes, as the engine does)
     assert type(restored).__name__ == cls.__name__
@@ -131,7 +141,7 @@ def test_providers_load_in_a_fresh_interpreter_in_the_project_dir() -> None:
         "olds = {'connection': {'pods': ['vault-0']}, 'root_token': 't'}\n"
         "print(p.diff('id', olds, dict(olds)).changes)\n"
     )
-    repo = Path(__file__).resolve().parents[2]
+    repo = Path(__file__).resolve().parents[3]
     out = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "False"
@@ -195,7 +205,23 @@ def test_bootstrap_diff_treats_omitted_policy_as_the_default() -> None:
     ],
 )
 def test_keys_accept_a_list_or_the_config_json_string(value: Any, expected: list[str]) -> None:
-    assert _key_list(value) == expected
+    assert key_list(value) == expected
+
+
+def test_numbers_and_unknowns_as_the_engine_sends_them() -> None:
+    assert as_int(3.0) == 3 and as_int(3) == 3
+    assert as_int(3.5) is None and as_int(True) is None and as_int("3") is None
+    assert is_unknown(pulumi.output.Unknown()) and is_unknown(UNKNOWN)
+    assert is_unknown({"connection": {"ca_pem": pulumi.output.Unknown()}})
+    assert is_unknown(["k1", pulumi.output.Unknown()])
+    assert not is_unknown({"pods": ["vault-0"], "port": 8200.0})
+
+
+def test_shares_are_distinct_by_their_bytes() -> None:
+    raw = bytes(range(33))
+    hex_form, b64_form = raw.hex(), base64.b64encode(raw).decode()
+    other = base64.b64encode(bytes(33)).decode()
+    assert distinct([b64_form, hex_form, b64_form, other, "", "junk!"]) == [b64_form, other, "junk!"]
 
 
 # --- messages never show secrets ---------------------------------------------------------------------------------
@@ -246,3 +272,31 @@ def test_admin_policy_is_exact_paths_only() -> None:
     assert_least_privilege(admin_policy_hcl())
     with pytest.raises(ValueError, match="glob"):
         assert_least_privilege('path "*" {\n  capabilities = ["sudo"]\n}\n')
+
+
+@pytest.mark.parametrize(
+    ("cls", "old_module"),
+    [
+        (VaultInitProvider, "components.vault_runtime.providers"),
+        (VaultUnsealProvider, "components.vault_runtime.providers"),
+        (VaultBootstrapProvider, "components.vault.providers"),  # before the restructure
+    ],
+)
+def test_state_pickled_under_an_old_module_path_still_loads(cls: type, old_module: str) -> None:
+    """Stacks hold providers pickled by class reference: the module path of that time must still resolve."""
+    new_module = cls.__module__
+    cls.__module__ = old_module  # what dill recorded before the provider classes moved
+    try:
+        payload = serialize_provider(cls())
+    finally:
+        cls.__module__ = new_module
+    assert old_module.encode() in base64.b64decode(payload)
+    code = (
+        "import base64, dill\n"
+        f"p = dill.loads(base64.b64decode({payload!r}))\n"
+        "print(type(p).__module__, type(p).__name__)\n"
+    )
+    repo = Path(__file__).resolve().parents[3]
+    out = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == [new_module, cls.__name__]

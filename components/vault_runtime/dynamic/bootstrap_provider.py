@@ -1,0 +1,157 @@
+"""VaultBootstrap: the admin AppRole, set up once with the root token; the revoke is a separate child step.
+
+Create (and an update with a break-glass root token) runs :func:`bootstrap.bootstrap_admin` and returns the
+credentials; the engine persists them when create returns. Only then does the child resource
+``<name>-revoke-root`` (:mod:`revoke_provider`) revoke the root token, so a crash or a lost response can
+never leave a revoked root token without recorded credentials. Diff compares inputs only (probing Vault would
+need a login, which is a write); later runs need no root token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, UpdateResult
+
+from components.vault_runtime.dynamic.provider_base import VaultProviderBase, connection_props, log, resource_id
+from components.vault_runtime.dynamic.revoke_provider import VaultRootTokenRevoke
+from components.vault_runtime.steps.bootstrap import AdminSpec, bootstrap_admin
+from components.vault_runtime.transport import VaultConnection
+from components.vault_runtime.values import int_or, is_unknown
+
+BOOTSTRAP_SETTINGS = (
+    "approle_path",
+    "role_name",
+    "policy_name",
+    "admin_policy",
+    "token_ttl",
+    "token_max_ttl",
+    "secret_id_ttl",
+    "root_token",
+)
+
+
+def admin_spec(props: Mapping[str, Any]) -> AdminSpec:
+    from components.vault_runtime.admin_policy import admin_policy_hcl
+
+    return AdminSpec(
+        policy_hcl=props.get("admin_policy") or admin_policy_hcl(),
+        approle_path=props.get("approle_path") or "approle",
+        role_name=props.get("role_name") or "platform-admin",
+        policy_name=props.get("policy_name") or "platform-admin",
+        token_ttl=int_or(props.get("token_ttl"), 3600),
+        token_max_ttl=int_or(props.get("token_max_ttl"), 4 * 3600),
+        secret_id_ttl=int_or(props.get("secret_id_ttl"), 0),
+    )
+
+
+class VaultBootstrapProvider(VaultProviderBase):
+    """Admin AppRole via the root token; the root token is revoked by the separate revoke step."""
+
+    def _bootstrap(self, props: dict[str, Any], existing_secret_id: str | None) -> dict[str, Any]:
+        root_token = str(props.get("root_token") or "")
+        spec = admin_spec(props)
+        with self._guard([root_token, existing_secret_id or ""]), self._clients(props) as (_conn, clients):
+            creds = bootstrap_admin(clients, root_token, spec, existing_secret_id=existing_secret_id)
+        if creds.destroyed_secret_ids:
+            log.warning("destroyed %d stray secret-id(s) of role %s", creds.destroyed_secret_ids, spec.role_name)
+        outs = {k: props.get(k) for k in ("connection", *BOOTSTRAP_SETTINGS)}
+        outs.update(admin_policy=spec.policy_hcl, role_id=creds.role_id, secret_id=creds.secret_id)
+        return outs
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        outs = self._bootstrap(props, None)
+        return CreateResult(id_=resource_id(props, outs["role_id"]), outs=outs)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        # Defaults are normalised so an omitted admin_policy equals the rendered default recorded at create.
+        if any(is_unknown(news.get(k)) for k in BOOTSTRAP_SETTINGS):
+            return DiffResult(changes=True, replaces=[], stables=[], delete_before_replace=False)
+        changed = admin_spec(olds) != admin_spec(news) or (olds.get("root_token") or "") != (
+            news.get("root_token") or ""
+        )
+        return DiffResult(changes=changed, replaces=[], stables=[], delete_before_replace=False)
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        # Needs a live root token: a break-glass one passed as root_token (the original one is revoked).
+        return UpdateResult(outs=self._bootstrap(news, olds.get("secret_id") or None))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        return ReadResult(id_, props)
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """Leave the AppRole in place: removing it without a root token is impossible anyway."""
+
+
+def bootstrap_inputs(
+    *,
+    connection: VaultConnection | Mapping[str, Any],
+    root_token: Any,
+    admin_policy: Any = None,
+    approle_path: str = "approle",
+    role_name: str = "platform-admin",
+    policy_name: str = "platform-admin",
+    token_ttl: int = 3600,
+    token_max_ttl: int = 4 * 3600,
+    secret_id_ttl: int = 0,
+) -> dict[str, Any]:
+    """VaultBootstrap's input properties (plain values; the Resource wraps ``root_token`` as a secret)."""
+    return {
+        "connection": connection_props(connection),
+        "root_token": root_token,
+        "admin_policy": admin_policy,
+        "approle_path": approle_path,
+        "role_name": role_name,
+        "policy_name": policy_name,
+        "token_ttl": token_ttl,
+        "token_max_ttl": token_max_ttl,
+        "secret_id_ttl": secret_id_ttl,
+    }
+
+
+class VaultBootstrap(Resource, module="vault", name="Bootstrap"):
+    """Admin AppRole for pulumi-vault; outputs ``role_id``, ``secret_id`` (secret). ``revoke`` is the child
+    step that revokes the root token once these outputs are in the state."""
+
+    role_id: pulumi.Output[str]
+    secret_id: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        connection: VaultConnection | Mapping[str, Any],
+        root_token: pulumi.Input[str],
+        admin_policy: pulumi.Input[str] | None = None,
+        approle_path: str = "approle",
+        role_name: str = "platform-admin",
+        policy_name: str = "platform-admin",
+        token_ttl: int = 3600,
+        token_max_ttl: int = 4 * 3600,
+        secret_id_ttl: int = 0,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        inputs = bootstrap_inputs(
+            connection=connection,
+            root_token=root_token,
+            admin_policy=admin_policy,
+            approle_path=approle_path,
+            role_name=role_name,
+            policy_name=policy_name,
+            token_ttl=token_ttl,
+            token_max_ttl=token_max_ttl,
+            secret_id_ttl=secret_id_ttl,
+        )
+        props = {**inputs, "root_token": pulumi.Output.secret(root_token), "role_id": None, "secret_id": None}
+        secret = pulumi.ResourceOptions(additional_secret_outputs=["secret_id", "root_token"])
+        super().__init__(VaultBootstrapProvider(), name, props, pulumi.ResourceOptions.merge(opts, secret))
+        # After the credentials are persisted (depends on this resource and its role_id output).
+        self.revoke = VaultRootTokenRevoke(
+            f"{name}-revoke-root",
+            connection=connection,
+            root_token=root_token,
+            role_id=self.role_id,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self]),
+        )
