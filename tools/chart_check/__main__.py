@@ -1,5 +1,5 @@
 """`python -m tools.chart_check` (`make chart-check`): render every Helm release of both stacks with the
-program's values and check the objects. Exit 0: no finding; 1: findings (one a line on stdout)."""
+program's values and check the objects. Exit 0: no finding; 1: findings (one a line on stdout); 2: usage."""
 
 from __future__ import annotations
 
@@ -43,6 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     # The schema checks follow the target version (kubernetes-validate ships 1.25 to 1.37).
     schemas.KUBERNETES_VERSION = args.kube_version.removeprefix("v")
     crd_dir = os.environ.get("CRD_SCHEMA_DIR")
+    if not crd_dir or not Path(crd_dir).is_dir():
+        print(
+            "chart-check: CRD_SCHEMA_DIR must name the CRD schema directory (make chart-check sets it)", file=sys.stderr
+        )
+        return 2
     options = Options(
         kube_version=args.kube_version.removeprefix("v"),
         chart_dir=args.chart_dir,

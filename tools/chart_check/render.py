@@ -46,9 +46,10 @@ def load(path: Path, spec: ReleaseSpec) -> helm.Chart:
         chart = helm.Chart.load(path)
     except helm.HelmError as error:
         raise RenderError(f"cannot load {path}: {error}") from error
-    if (chart.name, chart.version) != (spec.chart, spec.version):
+    found = (chart.name, chart.version)
+    if found != (spec.chart, spec.version):
         chart.close()
-        raise RenderError(f"{path} is {chart.name} {chart.version}, the program pins {spec.chart} {spec.version}")
+        raise RenderError(f"{path} is {' '.join(found)}, the program pins {spec.chart} {spec.version}")
     return chart
 
 
