@@ -274,6 +274,18 @@ def test_table(case: str, obj: dict[str, Any], level: str, minor: int, expected:
     assert _ids(violations(obj, level, minor)) == expected
 
 
+def test_host_network_ports_are_host_ports():
+    """The API server defaults `hostPort` to `containerPort` under `hostNetwork` before admission: node-exporter's
+    chart sets no hostPort, yet its pods use hostPort 9100."""
+    spec = copy.deepcopy(NODE_EXPORTER)
+    del spec["containers"][0]["ports"][0]["hostPort"]
+    messages = {v.check: v.message for v in violations(pod(spec), "baseline", 33)}
+    assert messages["hostPorts"] == 'hostPort (container "node-exporter" uses hostPort 9100)'
+    spec["hostNetwork"] = False
+    assert "hostPorts" not in _ids(violations(pod(spec), "baseline", 33))
+    assert spec["containers"][0]["ports"][0].get("hostPort") is None  # the object itself is left alone
+
+
 def test_probe_host_is_refused_from_1_34_only():
     spec = {"containers": container()}
     spec["containers"][0]["readinessProbe"] = {"httpGet": {"host": "10.0.0.1", "port": 80}}

@@ -52,7 +52,11 @@ def policy(item: RenderedObject, policies: Sequence[object]) -> list[Finding]:
     name = f"{item.obj.get('kind')}-{(item.obj.get('metadata') or {}).get('name')}"
     request = policy_engine.request(CONFIG_GROUP, {"objs": [item.obj]}, name=name)
     result = policy_engine.evaluate(list(policies), request)
-    return [finding(item.release, item.obj, f"policy:{name}", message) for name, message in result.violations]
+    # A diagnostic is "<policy description>\n<the violation>": the violation alone makes the line.
+    return [
+        finding(item.release, item.obj, f"policy:{name}", message.rsplit("\n", 1)[-1])
+        for name, message in result.violations
+    ]
 
 
 def checkov_findings(items: Sequence[RenderedObject]) -> list[Finding]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tools.chart_check.pod_security import baseline, restricted
-from tools.chart_check.pod_security.helpers import PodCheck
+from tools.chart_check.pod_security.helpers import PodCheck, api_defaults
 
 LEVELS = ("privileged", "baseline", "restricted")
 ENFORCE_LABEL = "pod-security.kubernetes.io/enforce"
@@ -107,9 +107,10 @@ def violations(obj: Mapping[str, Any], level: str, minor: int) -> list[Violation
     if template is None:
         return []
     meta = template.get("metadata") if isinstance(template.get("metadata"), Mapping) else {}
+    spec = api_defaults(template["spec"])
     found = []
     for check in checks_for(level, minor):
-        message = check.run(meta, template["spec"], minor)
+        message = check.run(meta, spec, minor)
         if message:
             found.append(Violation(check.id, message))
     return found

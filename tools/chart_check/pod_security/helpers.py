@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -54,3 +55,20 @@ def setters(pod_bad: bool, containers: list[str]) -> str:
     if containers:
         setters.append(containers_text(containers))
     return " and ".join(setters)
+
+
+def api_defaults(spec: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The pod spec as admission sees it, after the API server's defaulting that matters to the checks:
+    with `hostNetwork`, a port's `hostPort` defaults to its `containerPort` (node-exporter's 9100 arrives as a
+    hostPort that way); a volume without a source becomes an `emptyDir`."""
+    defaulted = copy.deepcopy(dict(spec))
+    if defaulted.get("hostNetwork") is True:
+        for field in ("initContainers", "containers"):
+            for container in defaulted.get(field) or []:
+                for port in (container.get("ports") or []) if isinstance(container, dict) else []:
+                    if isinstance(port, dict) and not port.get("hostPort") and port.get("containerPort"):
+                        port["hostPort"] = port["containerPort"]
+    for volume in defaulted.get("volumes") or []:
+        if isinstance(volume, dict) and set(volume) <= {"name"}:
+            volume["emptyDir"] = {}
+    return defaulted

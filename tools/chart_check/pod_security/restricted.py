@@ -30,8 +30,6 @@ def restricted_volumes(_meta: Mapping[str, Any], spec: Mapping[str, Any], _minor
     for volume in spec.get("volumes") or []:
         if not isinstance(volume, Mapping) or any(volume.get(kind) is not None for kind in _RESTRICTED_VOLUME_OK):
             continue
-        if set(volume) <= {"name"}:
-            continue  # no source: the API server defaults it to emptyDir before admission
         bad.append(volume.get("name"))
         kinds |= {key for key in volume if key != "name"} or {"unknown"}
     if not bad:
