@@ -15,6 +15,7 @@ STACKS = ("local", "remote")
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
+    """The command line; the defaults come from the environment and the test harness."""
     from tests.harness.schemas import KUBERNETES_VERSION
 
     parser = argparse.ArgumentParser(prog="python -m tools.chart_check", description=__doc__)
@@ -37,6 +38,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the check over the program's releases; print findings and the summary."""
     args = parse(argv)
     from tests.harness import schemas
 

@@ -41,6 +41,7 @@ def namespace_and_pod_security(item: RenderedObject, levels: NamespaceLevels) ->
 
 
 def schema(item: RenderedObject) -> list[Finding]:
+    """The object against its upstream schema."""
     try:
         schemas.validate_object(item.obj)
     except AssertionError as error:  # SchemaMissing included: a kind without a schema is a failure
@@ -49,6 +50,7 @@ def schema(item: RenderedObject) -> list[Finding]:
 
 
 def policy(item: RenderedObject, policies: Sequence[object]) -> list[Finding]:
+    """The policy pack's violations for the object."""
     name = f"{item.obj.get('kind')}-{(item.obj.get('metadata') or {}).get('name')}"
     request = policy_engine.request(CONFIG_GROUP, {"objs": [item.obj]}, name=name)
     result = policy_engine.evaluate(list(policies), request)

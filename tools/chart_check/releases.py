@@ -49,6 +49,7 @@ def _provider_urn(provider: str) -> str:
 
 
 def release_of(registration: Any, stack: str) -> ReleaseSpec:
+    """The release a `helm.sh/v3:Release` registration of `stack` declares."""
     inputs = registration.inputs
     return ReleaseSpec(
         name=str(inputs.get("name") or registration.name),

@@ -104,6 +104,7 @@ def render_templates(
 
 
 def is_test_hook(obj: Mapping[str, Any]) -> bool:
+    """A `helm test` hook: `helm install` never applies it."""
     annotations = (obj.get("metadata") or {}).get("annotations") or {}
     hooks = {h.strip() for h in str(annotations.get("helm.sh/hook") or "").split(",") if h.strip()}
     return bool(hooks) and hooks <= TEST_HOOKS

@@ -23,6 +23,7 @@ class Finding:
     message: str
 
     def line(self, stacks: Iterable[str] = ()) -> str:
+        """The finding as one output line, naming every stack it occurs in."""
         where = f"{self.release}[{','.join(stacks or [self.stack])}]"
         return f"{where} | {self.kind} {self.namespace or '-'}/{self.name} | {self.check} | {self.message}"
 
@@ -33,6 +34,7 @@ class Finding:
 
 
 def release_label(spec: ReleaseSpec) -> str:
+    """`name[stack]`: how a release is named in the summary."""
     return f"{spec.name}[{spec.stack}]"
 
 
@@ -63,9 +65,11 @@ class Summary:
         return groups
 
     def lines(self) -> list[str]:
+        """One line per distinct finding, sorted."""
         return [found[0].line(sorted({f.stack for f in found})) for found in self.grouped().values()]
 
     def text(self) -> str:
+        """The summary: releases, objects and findings per check."""
         by_check = Counter(what[4].split(":", 1)[0] for what in self.grouped())
         counts = ", ".join(f"{check} {count}" for check, count in sorted(by_check.items())) or "none"
         rendered = ", ".join(f"{label} {count}" for label, count in sorted(self.per_release.items()))

@@ -29,6 +29,7 @@ class Options:
 
     @property
     def minor(self) -> int:
+        """The target Kubernetes minor version (`1.33` -> 33)."""
         return int(self.kube_version.removeprefix("v").split(".")[1])
 
 
@@ -55,6 +56,7 @@ def fetch(releases: Sequence[ReleaseSpec], options: Options) -> Fetched:
 def render_all(
     releases: Sequence[ReleaseSpec], paths: dict[str, Path], api_versions: list[str], options: Options
 ) -> tuple[list[RenderedObject], list[Finding]]:
+    """Every object of every fetched release, and a finding per release that fails to render."""
     items: list[RenderedObject] = []
     problems: list[Finding] = []
     kube_version = capabilities.helm_kube_version(options.kube_version)

@@ -26,6 +26,7 @@ class ChartUnavailable(Exception):
 
 
 def chart_dir_from_env() -> Path | None:
+    """`$CHART_DIR` as a path, or None when unset."""
     value = os.environ.get(CHART_DIR_ENV)
     return Path(value) if value else None
 

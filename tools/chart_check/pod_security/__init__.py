@@ -6,6 +6,8 @@ the checks of a lower level it replaces at its own level (e.g. `restrictedVolume
 `hostPathVolumes`). Version differences inside a check (allowed sysctls, SELinux types, the user-namespace
 relaxations of 1.35) are handled by the check itself from the minor version it is given.
 
+The pod spec is first given the API server's defaults that change the outcome (helpers.api_defaults:
+under `hostNetwork` every containerPort is also a hostPort), since admission sees the defaulted object.
 `violations(obj, level, minor)` answers for any pod-bearing object (a Pod, a workload's pod template, a
 CronJob's job template) what the admission controller would refuse at that level; `namespace_level`
 reads a Namespace's `pod-security.kubernetes.io/enforce` (and `-version`) labels.

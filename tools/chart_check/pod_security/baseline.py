@@ -21,11 +21,13 @@ from tools.chart_check.pod_security.helpers import (
 
 
 def host_namespaces(_meta: Mapping[str, Any], spec: Mapping[str, Any], _minor: int) -> str | None:
+    """No hostNetwork, hostPID or hostIPC."""
     found = [f"{field}=true" for field in ("hostNetwork", "hostPID", "hostIPC") if spec.get(field) is True]
     return f"host namespaces ({', '.join(found)})" if found else None
 
 
 def privileged(_meta: Mapping[str, Any], spec: Mapping[str, Any], _minor: int) -> str | None:
+    """No privileged container."""
     bad = [c.get("name") for c in all_containers(spec) if security_context(c).get("privileged") is True]
     return f"privileged ({containers_text(bad)} must not set securityContext.privileged=true)" if bad else None
 
@@ -50,6 +52,7 @@ BASELINE_CAPABILITIES = frozenset(
 
 
 def capabilities_baseline(_meta: Mapping[str, Any], spec: Mapping[str, Any], _minor: int) -> str | None:
+    """Containers add only capabilities of the container runtime's default set."""
     bad, added = [], set()
     for container in all_containers(spec):
         extra = {str(c) for c in (mapping_at(security_context(container), "capabilities") or {}).get("add") or []}
@@ -63,11 +66,13 @@ def capabilities_baseline(_meta: Mapping[str, Any], spec: Mapping[str, Any], _mi
 
 
 def host_path_volumes(_meta: Mapping[str, Any], spec: Mapping[str, Any], _minor: int) -> str | None:
+    """No hostPath volume."""
     names = [v.get("name") for v in spec.get("volumes") or [] if isinstance(v, Mapping) and v.get("hostPath")]
     return f"hostPath volumes ({plural('volume', len(names))} {quote(names)})" if names else None
 
 
 def host_ports(_meta: Mapping[str, Any], spec: Mapping[str, Any], _minor: int) -> str | None:
+    """No container port with a hostPort (after defaulting: see helpers.api_defaults)."""
     bad, ports = [], set()
     for container in all_containers(spec):
         used = {str(p.get("hostPort")) for p in container.get("ports") or [] if p.get("hostPort")}
@@ -85,6 +90,7 @@ def _apparmor_ok(profile: Mapping[str, Any] | None) -> bool:
 
 
 def app_armor(meta: Mapping[str, Any], spec: Mapping[str, Any], _minor: int) -> str | None:
+    """AppArmor profiles (fields or the beta annotations) only RuntimeDefault or Localhost."""
     pod_bad = not _apparmor_ok(mapping_at(security_context(spec), "appArmorProfile"))
     bad = [
         c.get("name")
@@ -104,6 +110,7 @@ def app_armor(meta: Mapping[str, Any], spec: Mapping[str, Any], _minor: int) -> 
 
 
 def se_linux(_meta: Mapping[str, Any], spec: Mapping[str, Any], minor: int) -> str | None:
+    """SELinux type only container_t and kin (container_engine_t from 1.31); no user or role."""
     allowed = {"", "container_t", "container_init_t", "container_kvm_t"}
     if minor >= 31:
         allowed.add("container_engine_t")
@@ -131,10 +138,12 @@ def _proc_mount(spec: Mapping[str, Any]) -> str | None:
 
 
 def proc_mount_baseline(_meta: Mapping[str, Any], spec: Mapping[str, Any], minor: int) -> str | None:
+    """procMount Default (any value in a user namespace from 1.35)."""
     return None if in_user_namespace(spec, minor) else _proc_mount(spec)
 
 
 def proc_mount_restricted(_meta: Mapping[str, Any], spec: Mapping[str, Any], _minor: int) -> str | None:
+    """procMount Default, user namespace or not (restricted, from 1.35)."""
     return _proc_mount(spec)
 
 
@@ -142,6 +151,8 @@ SECCOMP_ALLOWED = ("RuntimeDefault", "Localhost")
 
 
 def seccomp_baseline(_meta: Mapping[str, Any], spec: Mapping[str, Any], _minor: int) -> str | None:
+    """A seccomp profile, where set, is RuntimeDefault or Localhost."""
+
     def bad(item: Mapping[str, Any]) -> bool:
         profile = mapping_at(security_context(item), "seccompProfile")
         return profile is not None and profile.get("type") not in SECCOMP_ALLOWED
@@ -178,12 +189,15 @@ def _safe_sysctls(minor: int) -> set[str]:
 
 
 def sysctls(_meta: Mapping[str, Any], spec: Mapping[str, Any], minor: int) -> str | None:
+    """Only the safe sysctls of that Kubernetes version."""
     allowed = _safe_sysctls(minor)
     names = [str(s.get("name")) for s in security_context(spec).get("sysctls") or [] if s.get("name") not in allowed]
     return f"forbidden sysctls ({', '.join(names)})" if names else None
 
 
 def windows_host_process(_meta: Mapping[str, Any], spec: Mapping[str, Any], _minor: int) -> str | None:
+    """No Windows hostProcess pod or container."""
+
     def bad(item: Mapping[str, Any]) -> bool:
         return (mapping_at(security_context(item), "windowsOptions") or {}).get("hostProcess") is True
 
@@ -194,6 +208,7 @@ def windows_host_process(_meta: Mapping[str, Any], spec: Mapping[str, Any], _min
 
 
 def host_probes(_meta: Mapping[str, Any], spec: Mapping[str, Any], _minor: int) -> str | None:
+    """No `host` in probes or lifecycle handlers (from 1.34)."""
     bad, hosts = [], set()
     for container in all_containers(spec):
         handlers = [container.get(p) for p in ("livenessProbe", "readinessProbe", "startupProbe")]

@@ -18,29 +18,35 @@ def all_containers(spec: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
 
 
 def security_context(item: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The `securityContext` of a pod spec or container ({} when unset)."""
     context = item.get("securityContext")
     return context if isinstance(context, Mapping) else {}
 
 
 def mapping_at(mapping: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
+    """`mapping[key]` when it is a mapping, else None."""
     value = mapping.get(key)
     return value if isinstance(value, Mapping) else None
 
 
 def quote(names: list[str] | set[str]) -> str:
+    """`"a", "b"` (sets sorted), as the admission controller quotes names."""
     items = sorted(names) if isinstance(names, set) else names
     return ", ".join(f'"{name}"' for name in items)
 
 
 def plural(word: str, count: int) -> str:
+    """`word` or `words` for `count`."""
     return word if count == 1 else f"{word}s"
 
 
 def containers_text(names: list[str]) -> str:
+    """`container "a"` / `containers "a", "b"`."""
     return f"{plural('container', len(names))} {quote(names)}"
 
 
 def is_windows(spec: Mapping[str, Any]) -> bool:
+    """The pod declares `os.name: windows`."""
     os_ = mapping_at(spec, "os")
     return bool(os_ and os_.get("name") == "windows")
 
@@ -51,6 +57,7 @@ def in_user_namespace(spec: Mapping[str, Any], minor: int) -> bool:
 
 
 def setters(pod_bad: bool, containers: list[str]) -> str:
+    """`pod and containers "a"`: who set a forbidden value."""
     setters = ["pod"] if pod_bad else []
     if containers:
         setters.append(containers_text(containers))

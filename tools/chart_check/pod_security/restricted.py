@@ -26,6 +26,7 @@ _RESTRICTED_VOLUME_OK += ("persistentVolumeClaim", "projected", "secret")
 
 
 def restricted_volumes(_meta: Mapping[str, Any], spec: Mapping[str, Any], _minor: int) -> str | None:
+    """Only configMap, csi, downwardAPI, emptyDir, ephemeral, image, persistentVolumeClaim, projected, secret."""
     bad, kinds = [], set()
     for volume in spec.get("volumes") or []:
         if not isinstance(volume, Mapping) or any(volume.get(kind) is not None for kind in _RESTRICTED_VOLUME_OK):
@@ -38,6 +39,7 @@ def restricted_volumes(_meta: Mapping[str, Any], spec: Mapping[str, Any], _minor
 
 
 def allow_privilege_escalation(_meta: Mapping[str, Any], spec: Mapping[str, Any], _minor: int) -> str | None:
+    """Every container sets `allowPrivilegeEscalation: false` (Windows pods exempt)."""
     if is_windows(spec):
         return None
     bad = [
@@ -49,6 +51,7 @@ def allow_privilege_escalation(_meta: Mapping[str, Any], spec: Mapping[str, Any]
 
 
 def capabilities_restricted(_meta: Mapping[str, Any], spec: Mapping[str, Any], _minor: int) -> str | None:
+    """Every container drops ALL and adds nothing but NET_BIND_SERVICE (Windows pods exempt)."""
     if is_windows(spec):
         return None
     missing_drop, adding, added = [], [], set()
@@ -69,6 +72,7 @@ def capabilities_restricted(_meta: Mapping[str, Any], spec: Mapping[str, Any], _
 
 
 def run_as_non_root(_meta: Mapping[str, Any], spec: Mapping[str, Any], minor: int) -> str | None:
+    """`runAsNonRoot: true` on the pod or every container, never false (user-namespace pods exempt from 1.35)."""
     if in_user_namespace(spec, minor):
         return None
     pod_value = security_context(spec).get("runAsNonRoot")
@@ -87,6 +91,7 @@ def run_as_non_root(_meta: Mapping[str, Any], spec: Mapping[str, Any], minor: in
 
 
 def run_as_user(_meta: Mapping[str, Any], spec: Mapping[str, Any], minor: int) -> str | None:
+    """No `runAsUser: 0` on the pod or a container (user-namespace pods exempt from 1.35)."""
     if in_user_namespace(spec, minor):
         return None
     pod_bad = security_context(spec).get("runAsUser") == 0
@@ -95,6 +100,7 @@ def run_as_user(_meta: Mapping[str, Any], spec: Mapping[str, Any], minor: int) -
 
 
 def seccomp_restricted(_meta: Mapping[str, Any], spec: Mapping[str, Any], _minor: int) -> str | None:
+    """A RuntimeDefault or Localhost seccomp profile on the pod or every container (Windows pods exempt)."""
     if is_windows(spec):
         return None
     pod_profile = mapping_at(security_context(spec), "seccompProfile")
