@@ -16,7 +16,7 @@ SCHEMAS_NEEDED := $(if $(filter $(SCHEMA_CACHE_DIR)/%,$(SCHEMA_DIRS)),schemas)
 UV_VERSION := 0.13.8
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 
-.PHONY: test deps deps-test lint bench checkov-venv snapshot schemas schema-dirs
+.PHONY: test deps deps-test lint bench checkov-venv snapshot schemas schema-dirs chart-check
 
 test: schema-dirs deps-test checkov-venv
 	.venv/bin/ruff check .
@@ -46,6 +46,15 @@ lint: deps-test
 # After a deliberate change of what the program deploys: re-record tests/golden/registrations.json.gz.
 snapshot: deps-test
 	.venv/bin/python -m tests.harness.snapshot
+
+# Pre-deploy chart check (tools/chart_check): every Helm release of both stacks, its pinned chart pulled (or read
+# from CHART_DIR=<dir> holding <chart>-<version>.tgz or <chart>-<version>/, for air-gapped machines), rendered
+# with the program's values for the target Kubernetes version, then Pod Security of its namespace, the schemas,
+# the policy pack and checkov. One line per finding; fails on any. CHART_CHECK_ARGS e.g. `--stack local`.
+# Needs the test dependencies and checkov, not the Debian packages of the test servers.
+chart-check: schema-dirs checkov-venv $(UV)
+	$(UV) sync --locked --group test
+	.venv/bin/python -m tools.chart_check $(CHART_CHECK_ARGS)
 
 bench: deps-test
 	.venv/bin/python benchmarks/mock_evaluation.py
