@@ -75,7 +75,7 @@ def test_the_provider_label_is_the_charts():
 
 
 def test_kind_nodes_reach_the_registry_through_the_mirror():
-    kind = {"kubernetes": {"cluster": {"create": True}}}
+    kind = {"kubernetes": {"cluster": {"create": True}}, "vault": {"antiAffinity": "preferred"}}
     assert {"registry-mirror", "network-policies-registry"} <= active(kind)
     rendered = policies(kind)
     https = {"https": cluster_contract.REGISTRY_PORT}
