@@ -176,6 +176,8 @@ class _NamedHostAdapter(HTTPAdapter):
 @contextmanager
 def session_for(target: Target) -> Iterator[requests.Session]:
     session = requests.Session()
+    # REQUESTS_CA_BUNDLE in the environment would replace `verify` (the CA given here) with another bundle.
+    session.trust_env = False
     session.mount("https://", _NamedHostAdapter(target.server_name))
     session.verify = target.ca_file
     session.auth = (target.username, target.password)
