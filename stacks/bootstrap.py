@@ -66,7 +66,7 @@ def warn_about_unknowns(settings: Settings) -> None:
         pulumi.log.warn(
             "app.imageSource is not set and the in-cluster registry starts empty: the migrations Job and the app "
             "Deployment are not deployed (they would wait for images nothing pushes). Set app.imageSource "
-            '(README "App images") or use an external registry holding app.image and app.migrationsImage.'
+            '(README "Configuration") or use an external registry holding app.image and app.migrationsImage.'
         )
 
 
