@@ -17,6 +17,17 @@ from components.rendering import layers
 FORMER_PARENT = pulumi.create_urn("app-layers", "platform:layers:AppLayers")
 
 
+# Remote stacks deployed before the policies became bootstrap had them from Flux Kustomizations with
+# `prune: true`: deleting those Kustomizations (this update) would garbage-collect the very objects Pulumi now
+# applies, leaving every namespace open. Flux leaves objects carrying this annotation alone.
+FLUX_PRUNE = {"kustomize.toolkit.fluxcd.io/prune": "disabled"}
+
+
+def _kept_by_flux(obj: dict[str, Any]) -> dict[str, Any]:
+    metadata = obj["metadata"]
+    return {**obj, "metadata": {**metadata, "annotations": {**metadata.get("annotations", {}), **FLUX_PRUNE}}}
+
+
 def namespaces_of(objects: Iterable[dict[str, Any]], infra: InfraComponent) -> list[pulumi.Resource]:
     """The infra layer's Namespaces these objects live in (kube-system and other foreign ones are not ours)."""
     named = dict.fromkeys(obj.get("metadata", {}).get("namespace") for obj in objects)
@@ -41,7 +52,7 @@ class NetworkPoliciesComponent(pulumi.ComponentResource):
         for layer in layers.active_layers(settings, bootstrap=True):
             if not layer.name.startswith("network-policies"):
                 continue
-            objects = layers.render(settings, layer)
+            objects = [_kept_by_flux(obj) for obj in layers.render(settings, layer)]
             self.groups[layer.name] = apply_objects(
                 layer.name,
                 objects,

@@ -160,3 +160,12 @@ def test_without_an_image_source_the_local_stack_deploys_no_workload_that_would_
     assert not run.of_type(REGISTRY_IMAGE)
     assert {"app", "registry", "postgresql", "database-engine"} <= set(run.outputs["layers"])
     assert any("app.imageSource is not set" in w for w in warnings), warnings
+
+
+def test_flux_never_prunes_the_policies_it_used_to_apply(stack_runs: dict[str, ProgramRun]):
+    """Deleting the former network-policies Kustomizations (prune: true) must not delete what Pulumi applies."""
+    for policy in policy_groups(stack_runs["remote"]):
+        for obj in objects_of([policy]):
+            assert obj["metadata"]["annotations"]["kustomize.toolkit.fluxcd.io/prune"] == "disabled", obj["metadata"]
+    kustomizations = [r for r in stack_runs["remote"].registrations if r.inputs.get("kind") == "Kustomization"]
+    assert not [k for k in kustomizations if "network-policies" in k.inputs["spec"]["path"]]
