@@ -35,6 +35,7 @@ from components.settings import names
 from components.settings import names as storage_names
 from tests.fixtures import oci_images
 from tests.fixtures.certificates import ThrowawayCa
+from tests.fixtures.openbao import install_fake_kubectl
 from tests.harness.program import ProgramRun, run_stack
 from tests.harness.vso_template import render_destination
 
@@ -395,3 +396,22 @@ def test_the_copy_fails_fast_without_the_image_or_the_right_credentials(
                 "ca_pem": other_ca.read_text(),
             }
         )
+
+
+def test_the_copy_reaches_the_in_cluster_registry_through_a_port_forward(
+    registry: Registry, pull_credentials, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The program's path: `kubectl port-forward svc/registry :443` (a fake kubectl forwarding to the real
+    registry), the certificate verified for registry.host's name; no credential on the kubectl command line."""
+    kubectl = install_fake_kubectl(tmp_path, {"registry": int(registry.url.rsplit(":", 1)[1])}, monkeypatch)
+    source = tmp_path / "image"
+    expected = oci_images.write_oci_layout(source, "forwarded")
+    props = _copy_props(registry, pull_credentials, source, "registry.local/sms-proxy:forwarded")
+    del props["direct_url"]
+    props.update(namespace="sms-proxy", service="registry", port=443, kube_context="kind-platform")
+    outs = RegistryImageProvider().create(props).outs
+    assert outs["digest"] == expected == _pulled(registry, pull_credentials, "registry.local/sms-proxy:forwarded")[0]
+    (argv,) = kubectl.calls()
+    assert argv[argv.index("port-forward") :][:3] == ["port-forward", "svc/registry", ":443"]
+    assert argv[argv.index("--context") : argv.index("--context") + 2] == ["--context", "kind-platform"]
+    assert not any(pull_credentials[1] in arg for arg in argv)
