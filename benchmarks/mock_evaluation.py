@@ -1,4 +1,5 @@
-"""Print how long each stack takes to evaluate under mocks, against the bare SDK imports.
+"""Print how long each stack takes to evaluate under mocks, against the bare SDK imports, and the first deploy's
+critical path (nodes the engine creates one after another) and the Flux dependsOn depth.
 
 Not a test: a number for the closing notes and for spotting a slow program. Run: make bench
 """
@@ -47,6 +48,22 @@ def main() -> None:
         run = run_stack(stack)
         warm = time.perf_counter() - start
         print(f"stack {stack}: warm evaluation {warm:.3f} s ({len(run.registrations)} registrations)")
+    print_graph_metrics()
+
+
+def print_graph_metrics() -> None:
+    """Critical path by the registered dependencies (issue 14's measure; target <= 12) and counting provider
+    waits too (the engine's real order: Kubernetes provider first, pulumi-vault provider before Vault's config)."""
+    from tests.harness.dependencies import critical_path, flux_depth
+    from tests.harness.program import run_stack
+
+    for stack in ("local", "remote"):
+        run = run_stack(stack)
+        path = critical_path(run)
+        with_providers = critical_path(run, providers=True)
+        waits = f"{len(with_providers)} with provider waits"
+        print(f"stack {stack}: critical path {len(path)} nodes ({waits}): {' -> '.join(path)}")
+    print(f"stack remote: Flux dependsOn depth {flux_depth(run_stack('remote'))}")
 
 
 if __name__ == "__main__":

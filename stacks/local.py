@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import pulumi
-
-from components.layers.app_layers import AppLayersComponent
-from components.layers.options import LayerArgs
+from components.layers.app_layers import AppLayersArgs, AppLayersComponent
 from components.settings.model import Settings
 from stacks.bootstrap import deploy_bootstrap
 
@@ -15,10 +12,16 @@ from stacks.bootstrap import deploy_bootstrap
 def deploy(settings: Settings) -> dict[str, Any]:
     """Deploy all layers; returns the stack outputs."""
     bootstrap = deploy_bootstrap(settings)
-    # Non-bootstrap layers applied directly; the remote stack hands the same layers to Flux.
+    # Non-bootstrap layers applied directly, each after what it needs; the remote stack hands them to Flux.
     app_layers = AppLayersComponent(
         "app-layers",
-        LayerArgs(settings, bootstrap.infra),
-        pulumi.ResourceOptions(depends_on=bootstrap.all),
+        AppLayersArgs(
+            settings,
+            bootstrap.infra,
+            policies=bootstrap.policies.all,
+            releases=bootstrap.releases,
+            bootstrap={"pki": bootstrap.pki},
+            vault_ready=bootstrap.vault.ready,
+        ),
     )
     return {"layers": list(app_layers.groups)}

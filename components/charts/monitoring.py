@@ -5,10 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from components.charts.release import ChartRelease
+from components.settings.model import Settings
 
 
-def kube_prometheus_stack_values() -> dict[str, Any]:
+def kube_prometheus_stack_values(settings: Settings) -> dict[str, Any]:
+    """The release's values; node-exporter (hostNetwork, hostPID, hostPath /, /proc, /sys, hostPort 9100) runs
+    in `namespaces.nodeExporter`, the only namespace enforcing Pod Security `privileged`, or not at all
+    (monitoring.nodeExporter: false): `monitoring` enforces `baseline`, which refuses its pods."""
     return {
+        "nodeExporter": {"enabled": settings.monitoring.node_exporter},
+        "prometheus-node-exporter": {"namespaceOverride": settings.namespaces.node_exporter},
         # Admission webhook certificates from cert-manager instead of the chart's patch Job.
         "prometheusOperator": {
             "admissionWebhooks": {"certManager": {"enabled": True}},
@@ -37,7 +43,8 @@ RELEASE = ChartRelease(
     name="kube-prometheus-stack",
     chart="kube-prometheus-stack",
     namespace=lambda s: s.namespaces.monitoring,
-    values=lambda _s: kube_prometheus_stack_values(),
+    values=kube_prometheus_stack_values,
+    other_namespaces=lambda s: (s.namespaces.node_exporter,) if s.monitoring.node_exporter else (),
     # Its webhook certificates are cert-manager Certificates.
     after=("cert-manager",),
 )

@@ -29,6 +29,8 @@ class ChartRelease:
     values: Callable[[Settings], dict[str, Any]]
     enabled: Callable[[Settings], bool] = always
     after: tuple[str, ...] = ()
+    # Namespaces besides `namespace` the chart renders objects into (a subchart's namespaceOverride).
+    other_namespaces: Callable[[Settings], tuple[str, ...]] = lambda _s: ()
     # A Helm release name the user configures (vault.releaseName); also the resource name, as before.
     configured_name: Callable[[Settings], str] | None = None
 

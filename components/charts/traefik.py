@@ -31,7 +31,8 @@ def traefik_values(settings: Settings) -> dict[str, Any]:
             },
             "websecure": {"exposedPort": settings.ingress.https_port},
         },
-        "service": {"spec": {"type": "LoadBalancer"}},
+        # ingress.serviceType: what the cluster offers (LoadBalancer needs a load-balancer controller).
+        "service": {"spec": {"type": settings.ingress.service_type}},
         "metrics": {
             "prometheus": {
                 "entryPoint": "metrics",
@@ -44,11 +45,9 @@ def traefik_values(settings: Settings) -> dict[str, Any]:
     }
     if settings.kubernetes.cluster.create:
         # The program's own kind cluster maps kubernetes.cluster.httpPort/httpsPort on 127.0.0.1 to these node
-        # ports (components/kind_network.py). NodePort, not LoadBalancer: kind runs no load-balancer
-        # controller, and the release would wait forever for an external address.
+        # ports (components/kind_network.py); config refuses any other ingress.serviceType there.
         values["ports"]["web"]["nodePort"] = kind_network.TRAEFIK_WEB_NODE_PORT
         values["ports"]["websecure"]["nodePort"] = kind_network.TRAEFIK_WEBSECURE_NODE_PORT
-        values["service"]["spec"]["type"] = "NodePort"
     return values
 
 

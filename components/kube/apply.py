@@ -16,11 +16,14 @@ def apply_objects(
     provider: k8s.Provider,
     parent: pulumi.Resource,
     depends_on: Sequence[pulumi.Resource] = (),
+    aliases: Sequence[pulumi.Alias] | None = None,
 ) -> k8s.yaml.v2.ConfigGroup:
     """One ConfigGroup per layer: it orders CRDs and namespaces before the objects that need them,
     and passing `objs` (never file paths) keeps every object inspectable in previews and tests."""
     return k8s.yaml.v2.ConfigGroup(
         name,
         objs=list(objects),
-        opts=pulumi.ResourceOptions(provider=provider, parent=parent, depends_on=list(depends_on)),
+        opts=pulumi.ResourceOptions(
+            provider=provider, parent=parent, depends_on=list(depends_on), aliases=list(aliases) if aliases else None
+        ),
     )

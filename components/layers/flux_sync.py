@@ -3,7 +3,8 @@
 The remote stack applies the bootstrap layers with Pulumi and hands every other layer of
 `components.rendering.layers` to Flux: the Kustomization of layer `x` points at `./<flux.path>/<layer.path>` in the Git
 repository, substitutes exactly `layers.variables(settings)` (the dict the local stack renders with),
-and waits for the layers before it. Everything here is generic over `LAYERS`, so a new layer needs no
+and waits for the layers of its `depends_on` that Flux applies.
+Everything here is generic over `LAYERS`, so a new layer needs no
 change in this module. The object builders are pure functions; `FluxSyncComponent` only applies them.
 """
 
@@ -81,19 +82,19 @@ def credentials(settings: Settings) -> dict[str, pulumi.Output[str]]:
 
 
 def kustomization_dependencies(settings: Settings) -> dict[str, list[str]]:
-    """Layer name -> the Kustomizations it waits for: its own `depends_on` that Flux manages (bootstrap
-    layers are already applied by Pulumi before any Kustomization exists) plus the previous layer."""
+    """Layer name -> the Kustomizations it waits for: its own `depends_on` that Flux manages, nothing else
+    (bootstrap layers are applied by Pulumi before any Kustomization exists; the CRDs are the operators',
+    also applied before). Layers that need nothing of each other reconcile in parallel."""
     all_names = {layer.name for layer in layers.LAYERS}
     synced = [layer.name for layer in layers.active_layers(settings, bootstrap=False)]
     result: dict[str, list[str]] = {}
     for index, layer in enumerate(layers.active_layers(settings, bootstrap=False)):
         unknown = sorted(set(layer.depends_on) - all_names)
         if unknown:
-            raise ValueError(f"layer {layer.name!r} depends on unknown layers {unknown} (components/layers.py)")
-        wanted = [name for name in layer.depends_on if name in synced[:index]]
-        if index:
-            wanted.append(synced[index - 1])
-        result[layer.name] = list(dict.fromkeys(wanted))
+            raise ValueError(
+                f"layer {layer.name!r} depends on unknown layers {unknown} (components/rendering/layers.py)"
+            )
+        result[layer.name] = [name for name in layer.depends_on if name in synced[:index]]
     return result
 
 

@@ -12,6 +12,8 @@ from components.settings.model import Settings
 # Namespaces that only run our own hardened workloads enforce the `restricted` Pod Security level;
 # operator namespaces get `baseline` (some upstream charts still need it) and warn on `restricted`.
 _RESTRICTED = ("app",)
+# Host-level agents only: kube-prometheus-stack's node-exporter (hostNetwork, hostPID, host paths, hostPort).
+_PRIVILEGED = ("node_exporter",)
 
 
 def app_cluster_namespaces(settings: Settings) -> tuple[str, ...]:
@@ -27,6 +29,8 @@ def app_cluster_namespaces(settings: Settings) -> tuple[str, ...]:
         absent |= {"storage_operator", "storage"}
     if not settings.vault.in_app_cluster:
         absent.add("vault")
+    if not settings.monitoring.node_exporter:
+        absent.add("node_exporter")
     # By field, not by name: a namespace shared by two components stays while either needs it.
     return tuple(dict.fromkeys(name for field, name in vars(ns).items() if field not in absent))
 
@@ -89,6 +93,7 @@ class InfraComponent(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
         restricted = {getattr(settings.namespaces, field) for field in _RESTRICTED}
+        self.privileged = {getattr(settings.namespaces, field) for field in _PRIVILEGED}
         self.namespaces = {
             namespace: self._namespace(namespace, namespace, settings, restricted, self.provider)
             for namespace in app_cluster_namespaces(settings)
@@ -116,6 +121,8 @@ class InfraComponent(pulumi.ComponentResource):
         self, resource_name: str, namespace: str, settings: Settings, restricted: set[str], provider: k8s.Provider
     ) -> k8s.core.v1.Namespace:
         level = "restricted" if namespace in restricted else "baseline"
+        if namespace in self.privileged:
+            level = "privileged"
         return k8s.core.v1.Namespace(
             resource_name,
             metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -123,7 +130,8 @@ class InfraComponent(pulumi.ComponentResource):
                 labels={
                     **settings.labels,
                     "pod-security.kubernetes.io/enforce": level,
-                    "pod-security.kubernetes.io/warn": "restricted",
+                    # A privileged namespace's pods would warn on every apply; the others show what `restricted` lacks.
+                    "pod-security.kubernetes.io/warn": "privileged" if level == "privileged" else "restricted",
                 },
             ),
             opts=pulumi.ResourceOptions(parent=self, provider=provider),

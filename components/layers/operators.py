@@ -7,7 +7,7 @@ import pulumi_kubernetes as k8s
 
 from components.charts import registry
 from components.kube.apply import apply_objects
-from components.layers.options import LayerArgs
+from components.layers.options import LayerArgs, depends_on_of
 from components.rendering.layers import layer_named, render
 
 
@@ -17,8 +17,9 @@ class OperatorsComponent(pulumi.ComponentResource):
     `s3.backend: minio`; the Secrets Store CSI driver and Vault CSI provider with `app.secretsDelivery: csi`)
     and the monitors of operators installed before the monitoring CRDs (manifests/bootstrap/operators-monitoring).
 
-    Needs: the infra provider and namespaces. Each release waits for its namespace and the releases it
-    names in `after`; later layers depend on `all`, so no custom resource is sent before its CRD exists.
+    Needs: the infra provider and namespaces, and in `depends_on` the NetworkPolicies. Each release waits for
+    those, its namespaces and the releases it names in `after`, nothing else: independent releases install
+    in parallel. Later layers depend on the releases whose CRDs they use (`releases`, or `all`).
     """
 
     releases: dict[str, k8s.helm.v3.Release]
@@ -26,17 +27,17 @@ class OperatorsComponent(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: LayerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:operators:Operators", name, None, opts)
-        settings, infra = args.settings, args.infra
+        settings, infra, policies = args.settings, args.infra, depends_on_of(opts)
         self.releases = {}
         for chart in registry.active(settings, registry.OPERATORS):
-            namespace = chart.namespace(settings)
+            used = (chart.namespace(settings), *chart.other_namespaces(settings))
             # kube-system (CSI) is not ours to create; every other namespace is the infra layer's.
-            own_namespace = [infra.namespaces[namespace]] if namespace in infra.namespaces else []
+            own_namespaces = [infra.namespaces[namespace] for namespace in used if namespace in infra.namespaces]
             self.releases[chart.name] = chart.install(
                 settings,
                 provider=infra.provider,
                 parent=self,
-                depends_on=[*own_namespace, *(self.releases[after] for after in chart.after)],
+                depends_on=[*policies, *own_namespaces, *(self.releases[after] for after in chart.after)],
             )
         # Monitors for charts installed before the monitoring CRDs existed (cert-manager).
         self.monitoring = apply_objects(

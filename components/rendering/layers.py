@@ -26,6 +26,15 @@ def _always(_settings: Settings) -> bool:
     return True
 
 
+def deploys_app_workloads(settings: Settings) -> bool:
+    """The migrations Job and the app Deployment run: their images can be pulled. The local stack's in-cluster
+    registry starts empty, so there only with `app.imageSource` (copied in by components/kube/image_copy.py):
+    never a Job waiting for an image nothing will put there. An external registry, or the remote stack's
+    registry (which CI pushes to; Flux retries until the image is there), always."""
+    local_registry = settings.mode == "local" and settings.registry.in_cluster
+    return not local_registry or settings.app.image_source is not None
+
+
 @dataclass(frozen=True)
 class Layer:
     """One manifest directory. `folder` defaults to the name (network-policy variants share a parent)."""
@@ -36,6 +45,11 @@ class Layer:
     enabled: Callable[[Settings], bool] = _always
     variables: Variables | None = None
     folder: str = ""
+    # Its workloads start only with secrets Vault issues (VSO-synced or CSI-mounted), and the local stack waits
+    # for them: the layer waits for Vault's configuration (roles, policies, mounts), not only for the CRDs.
+    reads_vault: bool = False
+    # Its pods pull the app or migrations image: with `app.imageSource` it waits for their copy into the registry.
+    pulls_app_images: bool = False
 
     @property
     def path(self) -> str:
@@ -47,9 +61,64 @@ class Layer:
         return MANIFESTS_DIR / self.path
 
 
-# In dependency order: a layer only depends on layers listed before it.
+# In registry order; `depends_on` names only layers listed before it. A layer depends on the layers whose objects
+# it consumes and on nothing else: the layer components add what every layer needs anyway (its namespaces, the
+# NetworkPolicies, the CRDs of its kinds; Vault's configuration with `reads_vault`), and independent layers
+# apply in parallel (README "First deploy: order and timing").
 LAYERS: tuple[Layer, ...] = (
     # --- manifests/bootstrap/: Pulumi in both stacks ---
+    # manifests/bootstrap/network-policies/: default-deny everywhere plus each component's allow rules (common/),
+    # and the policies of namespaces and workloads that exist only with some config (a directory per condition,
+    # never a policy for a namespace that is not there). Bootstrap, not Flux: they land right after the
+    # namespaces and before any workload, operators and Flux's own controllers included, so no pod ever runs
+    # unguarded and every install-time connection (webhooks, Helm hooks) is already admitted. No order among
+    # them: NetworkPolicies are additive, so each directory applies in parallel.
+    Layer("network-policies", bootstrap=True, folder="network-policies/common"),
+    Layer(
+        "network-policies-vault",
+        bootstrap=True,
+        enabled=lambda s: s.vault.in_app_cluster,
+        folder="network-policies/vault",
+    ),
+    Layer(
+        "network-policies-vault-external",
+        bootstrap=True,
+        enabled=lambda s: not s.vault.in_app_cluster,
+        folder="network-policies/vault-external",
+    ),
+    # app.secretsDelivery: csi with Vault here: Vault admits the CSI provider's pods (kube-system) on 8200.
+    Layer(
+        "network-policies-vault-csi",
+        bootstrap=True,
+        enabled=lambda s: s.vault.in_app_cluster and s.app.csi,
+        folder="network-policies/vault-csi",
+    ),
+    Layer("network-policies-minio", bootstrap=True, enabled=lambda s: s.s3.in_cluster, folder="network-policies/minio"),
+    Layer(
+        "network-policies-registry",
+        bootstrap=True,
+        enabled=lambda s: s.registry.in_cluster,
+        folder="network-policies/registry",
+    ),
+    Layer(
+        "network-policies-registry-minio",
+        bootstrap=True,
+        enabled=lambda s: s.registry.in_cluster and s.s3.in_cluster,
+        folder="network-policies/registry-minio",
+    ),
+    Layer(
+        "network-policies-registry-s3",
+        bootstrap=True,
+        enabled=lambda s: s.registry.in_cluster and not s.s3.in_cluster,
+        folder="network-policies/registry-s3",
+    ),
+    # monitoring.nodeExporter: its own namespace (Pod Security privileged) gets the default-deny too.
+    Layer(
+        "network-policies-node-exporter",
+        bootstrap=True,
+        enabled=lambda s: s.monitoring.node_exporter,
+        folder="network-policies/node-exporter",
+    ),
     # Monitors for operators installed before the monitoring CRDs (applied by OperatorsComponent).
     Layer("operators-monitoring", bootstrap=True),
     Layer("pki", bootstrap=True, variables=var.pki_variables),
@@ -65,7 +134,7 @@ LAYERS: tuple[Layer, ...] = (
     ),
     Layer(
         "vault-operators",
-        depends_on=("vault",),
+        depends_on=("pki",),
         bootstrap=True,
         enabled=lambda s: s.vault.in_app_cluster,
         variables=var.vault_client_variables,
@@ -81,9 +150,13 @@ LAYERS: tuple[Layer, ...] = (
     Layer("vault-config", variables=var.vault_config_variables),
     # MinIO tenant + its Vault-generated credentials; absent with an external S3 endpoint.
     Layer("s3", depends_on=("pki",), enabled=lambda s: s.s3.in_cluster, variables=var.s3_variables),
-    # The registry server; absent when registry.mode is external.
+    # The registry server (its S3 credentials are the s3 layer's); absent when registry.mode is external.
     Layer(
-        "registry", depends_on=("pki", "s3"), enabled=lambda s: s.registry.in_cluster, variables=var.registry_variables
+        "registry",
+        depends_on=("pki", "s3"),
+        enabled=lambda s: s.registry.in_cluster,
+        variables=var.registry_variables,
+        reads_vault=True,
     ),
     # kubernetes.cluster.create: the registry's second Service at the fixed ClusterIP every kind node's
     # containerd pulls through (components/settings/kind_network.py).
@@ -93,68 +166,44 @@ LAYERS: tuple[Layer, ...] = (
         enabled=lambda s: s.kubernetes.cluster.create and s.registry.in_cluster,
         variables=var.registry_mirror_variables,
     ),
-    # The app's pull Secret from the registry password in Vault: both registry modes.
-    Layer("registry-access", depends_on=("registry",), variables=var.registry_access_variables),
-    # CloudNativePG cluster (TLS, client certificates), Vault's DB engine, Flyway Job, the app.
-    Layer("postgresql", depends_on=("vault-config",), variables=var.postgresql_variables),
-    Layer("database-engine", depends_on=("postgresql",), variables=var.database_engine_variables),
-    Layer("migrations", depends_on=("database-engine", "registry-access"), variables=var.migrations_variables),
-    # The app's objects common to both secret-delivery modes, then its Deployment with the mode's secrets:
+    # The app's pull Secret from the registry password in Vault: both modes. Not after the registry layer (whose
+    # RandomSecret writes that password when the registry is in-cluster): VSO retries until it is there, and
+    # only pods that pull wait for this Secret.
+    Layer("registry-access", variables=var.registry_access_variables),
+    # CloudNativePG cluster (TLS, client certificates; its initial password uses the password policy), Vault's
+    # DB engine, the Flyway Job (its image must be in the registry: `app.imageSource`), the app.
+    Layer("postgresql", depends_on=("pki", "vault-config"), variables=var.postgresql_variables),
+    Layer("database-engine", depends_on=("postgresql", "vault-config"), variables=var.database_engine_variables),
+    Layer(
+        "migrations",
+        depends_on=("database-engine", "registry-access"),
+        enabled=deploys_app_workloads,
+        variables=var.migrations_variables,
+        reads_vault=True,
+        pulls_app_images=True,
+    ),
+    # The app's objects common to both secret-delivery modes (certificates, config, its hashing secret), then
+    # its Deployment with the mode's secrets, after the schema migration:
     # app-vso = VSO-synced Secrets mounted as files; app-csi = the Secrets Store CSI volume (no Secret objects).
-    Layer("app", depends_on=("migrations",), variables=var.app_variables),
-    Layer("app-vso", depends_on=("app",), enabled=lambda s: not s.app.csi),
+    Layer("app", depends_on=("pki", "vault-config"), variables=var.app_variables),
+    Layer(
+        "app-vso",
+        depends_on=("app", "migrations", "registry-access"),
+        enabled=lambda s: not s.app.csi and deploys_app_workloads(s),
+        reads_vault=True,
+        pulls_app_images=True,
+    ),
     # csi with Vault here: the CSI provider's CA from this cluster's PKI. Vault elsewhere: a Secret Pulumi writes
     # with that Vault's CA (components/vault/trust.py), so no layer.
     Layer("app-csi-vault-ca", depends_on=("pki",), enabled=lambda s: s.app.csi and s.vault.in_app_cluster),
-    Layer("app-csi", depends_on=("app", "app-csi-vault-ca"), enabled=lambda s: s.app.csi),
+    Layer(
+        "app-csi",
+        depends_on=("app", "migrations", "registry-access", "app-csi-vault-ca"),
+        enabled=lambda s: s.app.csi and deploys_app_workloads(s),
+        reads_vault=True,
+        pulls_app_images=True,
+    ),
     Layer("ingress", depends_on=("pki",), variables=var.ingress_variables),
-    # manifests/gitops/network-policies/: default-deny everywhere plus each component's allow rules (common/),
-    # and the policies of namespaces and workloads that exist only with some config: Flux applies whole
-    # directories, so each condition is a directory of its own (never a policy for a namespace that is not there).
-    Layer("network-policies", folder="network-policies/common"),
-    Layer(
-        "network-policies-vault",
-        depends_on=("network-policies",),
-        enabled=lambda s: s.vault.in_app_cluster,
-        folder="network-policies/vault",
-    ),
-    Layer(
-        "network-policies-vault-external",
-        depends_on=("network-policies",),
-        enabled=lambda s: not s.vault.in_app_cluster,
-        folder="network-policies/vault-external",
-    ),
-    # app.secretsDelivery: csi with Vault here: Vault admits the CSI provider's pods (kube-system) on 8200.
-    Layer(
-        "network-policies-vault-csi",
-        depends_on=("network-policies-vault",),
-        enabled=lambda s: s.vault.in_app_cluster and s.app.csi,
-        folder="network-policies/vault-csi",
-    ),
-    Layer(
-        "network-policies-minio",
-        depends_on=("network-policies",),
-        enabled=lambda s: s.s3.in_cluster,
-        folder="network-policies/minio",
-    ),
-    Layer(
-        "network-policies-registry",
-        depends_on=("network-policies",),
-        enabled=lambda s: s.registry.in_cluster,
-        folder="network-policies/registry",
-    ),
-    Layer(
-        "network-policies-registry-minio",
-        depends_on=("network-policies-registry",),
-        enabled=lambda s: s.registry.in_cluster and s.s3.in_cluster,
-        folder="network-policies/registry-minio",
-    ),
-    Layer(
-        "network-policies-registry-s3",
-        depends_on=("network-policies-registry",),
-        enabled=lambda s: s.registry.in_cluster and not s.s3.in_cluster,
-        folder="network-policies/registry-s3",
-    ),
 )
 
 

@@ -32,6 +32,7 @@ def common_variables(settings: Settings) -> dict[str, str]:
         "ns_storage": ns.storage,
         "ns_ingress": ns.ingress,
         "ns_app": ns.app,
+        "ns_node_exporter": ns.node_exporter,
         # Where the Secrets Store CSI driver and the Vault CSI provider run (app.secretsDelivery: csi).
         "ns_secrets_store_csi": names.SECRETS_STORE_CSI_NAMESPACE,
     }

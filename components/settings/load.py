@@ -17,10 +17,13 @@ from components.settings.load_services import load_flux, load_registry, load_s3
 from components.settings.load_vault import VaultSecrets, load_vault
 from components.settings.model import (
     PROJECT,
+    AntiAffinity,
     AppSettings,
+    ImageSource,
     IngressSettings,
     KubernetesSettings,
     LocalClusterSettings,
+    MonitoringSettings,
     NamespaceSettings,
     PkiSettings,
     PostgresSettings,
@@ -74,6 +77,9 @@ def _kubernetes(section: Section, mode: StackMode) -> KubernetesSettings:
     return settings
 
 
+SERVICE_TYPES = ("LoadBalancer", "NodePort", "ClusterIP")
+
+
 def _namespaces(section: Section) -> NamespaceSettings:
     settings = NamespaceSettings(
         flux=section.name("flux", "flux-system"),
@@ -87,6 +93,7 @@ def _namespaces(section: Section) -> NamespaceSettings:
         storage=section.name("storage", "minio"),
         ingress=section.name("ingress", "traefik"),
         app=section.name("app", "sms-proxy"),
+        node_exporter=section.name("nodeExporter", "node-exporter"),
     )
     section.finish()
     return settings
@@ -160,6 +167,7 @@ def _app(section: Section) -> AppSettings:
         otlp_endpoint=section.string("otlpEndpoint", ""),
         secrets_delivery=section.choice("secretsDelivery", SecretsDelivery.VSO),
         env=section.mapping("env"),
+        image_source=_image_source(section),
     )
     if settings.http_port == settings.metrics_port:
         raise section.fail("metricsPort", "must differ from httpPort", "4000")
@@ -167,12 +175,35 @@ def _app(section: Section) -> AppSettings:
     return settings
 
 
-def _ingress(section: Section) -> IngressSettings:
+def _image_source(app: Section) -> ImageSource | None:
+    """Both images, each an OCI layout directory or an image archive; read when `pulumi up` copies them.
+    Unset (or null, to drop the stack file's value in an override): None."""
+    present, section = app.has("imageSource"), app.section("imageSource")
+    if not present:
+        return None
+    example = "images/app.tar"
+    source = ImageSource(app=section.string("app", ""), migrations=section.string("migrations", ""))
+    for name in ("app", "migrations"):
+        if not getattr(source, name):
+            raise section.fail(name, "the path of an OCI layout directory or image archive is required", example)
+    section.finish()
+    return source
+
+
+def _ingress(section: Section, mode: StackMode, cluster: LocalClusterSettings) -> IngressSettings:
+    # The program's kind cluster maps host ports to Traefik's node ports; a local cluster seldom has a
+    # load-balancer controller; a remote one usually has (cloud) or is given one (MetalLB).
+    default = "NodePort" if mode is StackMode.LOCAL else "LoadBalancer"
     settings = IngressSettings(
         host=section.hostname("host", "sms-proxy.local"),
         https_port=section.integer("httpsPort", 4443, minimum=1, maximum=65535),
         client_apps=section.string_list("clientApps", ("client-app-1", "client-app-2")),
+        service_type=section.string("serviceType", default, choices=SERVICE_TYPES),
     )
+    if cluster.create and settings.service_type != "NodePort":
+        raise section.fail(
+            "serviceType", "the program's kind cluster reaches Traefik only through node ports", "NodePort"
+        )
     # Each name becomes a certificate CN and the Secret `<name>-client-tls` (components/client_certificates.py).
     example = '\'["billing", "reports"]\' --json'
     for app in settings.client_apps:
@@ -194,10 +225,11 @@ def load_settings(source: ConfigSource, stack: str) -> Settings:
             "Fix: pulumi config set mode local"
         )
     mode = StackMode(name)
-    return Settings(
+    kubernetes = _kubernetes(_section(source, "kubernetes"), mode)
+    settings = Settings(
         stack=stack,
         mode=mode,
-        kubernetes=_kubernetes(_section(source, "kubernetes"), mode),
+        kubernetes=kubernetes,
         namespaces=_namespaces(_section(source, "namespaces")),
         pki=_pki(_section(source, "pki")),
         vault=load_vault(
@@ -214,9 +246,59 @@ def load_settings(source: ConfigSource, stack: str) -> Settings:
         registry=load_registry(_section(source, "registry"), source),
         postgres=_postgres(_section(source, "postgres")),
         app=_app(_section(source, "app")),
-        ingress=_ingress(_section(source, "ingress")),
+        ingress=_ingress(_section(source, "ingress"), mode, kubernetes.cluster),
         flux=load_flux(_section(source, "flux"), mode, source),
+        monitoring=_monitoring(_section(source, "monitoring")),
     )
+    _check_vault_nodes(settings, _section(source, "vault"))
+    _check_image_source(settings)
+    return settings
+
+
+def _check_image_source(settings: Settings) -> None:
+    """`app.imageSource` fills the local stack's in-cluster registry, under the references the pods pull."""
+    if settings.app.image_source is None:
+        return
+    key, example = f"{PROJECT}:app.imageSource", "pulumi config rm --path app.imageSource"
+    if settings.mode is not StackMode.LOCAL and settings.registry.in_cluster:
+        raise ConfigError(
+            f"{key}: the remote stack's in-cluster registry comes up through Flux after `pulumi up`, so nothing can "
+            f"be copied into it then (push from CI, or use registry.mode external). Fix: {example}"
+        )
+    for field, name in (("image", "image"), ("migrations_image", "migrationsImage")):
+        reference = getattr(settings.app, field)
+        if not reference.startswith(f"{settings.registry.host}/") or "@" in reference:
+            raise ConfigError(
+                f"{PROJECT}:app.{name}: {reference!r} must be a tagged image on registry.host "
+                f"({settings.registry.host}) for app.imageSource to copy it there. Fix: "
+                f"{set_hint(f'{PROJECT}:app.{name}', f'{settings.registry.host}/<name>:<tag>')}"
+            )
+
+
+def _monitoring(section: Section) -> MonitoringSettings:
+    settings = MonitoringSettings(node_exporter=section.boolean("nodeExporter", True))
+    section.finish()
+    return settings
+
+
+def _check_vault_nodes(settings: Settings, section: Section) -> None:
+    """`vault.antiAffinity: required` puts each Vault pod on its own node: on the program's kind cluster (whose
+    nodes it knows) fewer nodes than replicas leave a pod Pending and unseal waiting, so refuse it."""
+    vault, cluster = settings.vault, settings.kubernetes.cluster
+    nodes = 1 + cluster.workers
+    if (
+        cluster.create
+        and vault.in_app_cluster
+        and vault.anti_affinity is AntiAffinity.REQUIRED
+        and vault.replicas > nodes
+    ):
+        raise section.fail(
+            "antiAffinity",
+            f"required puts each of the {vault.replicas} Vault pods on its own node, and the kind cluster has "
+            f"{nodes} (kubernetes.cluster.workers: {cluster.workers}); use preferred, or "
+            f"`pulumi config set --path kubernetes.cluster.workers {vault.replicas - 1}`",
+            "preferred",
+        )
 
 
 def settings_from_pulumi() -> Settings:

@@ -79,6 +79,8 @@ class NamespaceSettings:
     storage: str
     ingress: str
     app: str
+    # kube-prometheus-stack's node-exporter (hostNetwork, hostPID, host paths): the one `privileged` namespace.
+    node_exporter: str
 
     def all(self) -> tuple[str, ...]:
         """Every distinct namespace, in a stable order."""
@@ -204,6 +206,15 @@ class PostgresSettings:
 
 
 @dataclass(frozen=True)
+class ImageSource:
+    """Where `pulumi up` copies the app and migrations images from into the in-cluster registry (app.imageSource):
+    each an OCI image layout directory or an image archive (`docker save` or an OCI archive)."""
+
+    app: str
+    migrations: str
+
+
+@dataclass(frozen=True)
 class AppSettings:
     name: str
     image: str
@@ -215,6 +226,7 @@ class AppSettings:
     otlp_endpoint: str
     secrets_delivery: SecretsDelivery
     env: dict[str, str]
+    image_source: ImageSource | None = None
 
     @property
     def csi(self) -> bool:
@@ -227,6 +239,15 @@ class IngressSettings:
     host: str
     https_port: int
     client_apps: tuple[str, ...]
+    # Traefik's Service: LoadBalancer where a load-balancer controller hands out addresses, NodePort or
+    # ClusterIP where none does (Helm would wait for an address forever).
+    service_type: str = "LoadBalancer"
+
+
+@dataclass(frozen=True)
+class MonitoringSettings:
+    # kube-prometheus-stack's node-exporter DaemonSet, in its own `privileged` namespace; off: no host metrics.
+    node_exporter: bool = True
 
 
 @dataclass(frozen=True)
@@ -265,6 +286,7 @@ class Settings:
     app: AppSettings
     ingress: IngressSettings
     flux: FluxSettings
+    monitoring: MonitoringSettings = MonitoringSettings()
 
     @property
     def labels(self) -> dict[str, str]:

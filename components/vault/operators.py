@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 
 from components.charts import registry
 from components.layers.infra import InfraComponent
+from components.layers.options import depends_on_of
 from components.settings.model import Settings
 from components.vault import trust
 from components.vault.server import VaultServerComponent
@@ -31,9 +32,12 @@ class VaultOperatorsComponent(pulumi.ComponentResource):
     """Owns the Vault Secrets Operator and vault-config-operator releases and, when Vault runs outside this
     cluster, the CA Secrets they (and the Vault CSI provider) verify it with.
 
-    Needs: the Vault server layer (`server.ready`: an initialised, unsealed, configured Vault and the
-    ServiceAccounts its Kubernetes auth binds; `server.ca_pem` when Vault is elsewhere) and in
-    `opts.depends_on` the operators' CRDs (also behind `server.ready`). Resources created before the split
+    Needs: the Vault server layer's identities (the ServiceAccounts its Kubernetes auth binds and the CA
+    Secrets; `server.ca_pem` and `server.ready` when Vault is elsewhere) and in `opts.depends_on` the
+    NetworkPolicies and the CRDs their charts use (cert-manager's for VCO's webhook certificates, the monitoring
+    CRDs for their ServiceMonitors). Not Vault itself: both controllers start without it and log in per
+    object, retrying, so they install while Vault initialises; the layers whose workloads need Vault's
+    roles wait for `server.ready` (components/layers/app_layers.py). Resources created before the split
     keep their state through an alias to their former parent, the server component.
     """
 
@@ -60,7 +64,7 @@ class VaultOperatorsComponent(pulumi.ComponentResource):
                 settings,
                 provider=infra.provider,
                 parent=self,
-                depends_on=[*trusted, namespace],
+                depends_on=[*depends_on_of(opts), *trusted, namespace],
                 opts=moved,
             )
         self.register_outputs({"releases": list(self.releases)})

@@ -1,12 +1,15 @@
 """Vault server layer: Vault's certificates and Helm release, its init/unseal/bootstrap and configuration,
 and the Kubernetes-auth identities Vault trusts.
 
-Order inside the component (every step waits for the previous one):
-  1. manifests/bootstrap/vault/   server + PostgreSQL client certificates (issuer-leaf)
-  2. Helm release `vault`         HA Raft / standalone, values from components/charts/vault.py
+Order inside the component:
+  1. manifests/bootstrap/vault/   server + PostgreSQL client certificates (only cert-manager's CRDs: the
+                                  objects apply in parallel with the PKI, cert-manager issues them once it is up)
+  2. Helm release `vault`         HA Raft / standalone, values from components/charts/vault.py; after 1 and the
+                                  PKI (its pods mount the issued Secrets)
   3. VaultRuntime                 init, unseal, admin bootstrap, pulumi-vault configuration (runtime.py)
   4. manifests/bootstrap/vault-operators/   the ServiceAccounts Vault's Kubernetes-auth roles bind, their CA
-                                  Certificates, and the TokenReview (auth-delegator) binding of Vault's own SA
+                                  Certificates, and the TokenReview (auth-delegator) binding of Vault's own SA;
+                                  after the PKI only (none of it talks to Vault), in parallel with 1-3
 
 Vault outside this cluster (`VaultSettings.placement`): with `vault.kubeContext` steps 1-3 run in the second
 cluster, after its own cert-manager and PKI (cluster_pki.py); with `vault.externalAddress` they do not run at
@@ -44,16 +47,22 @@ from components.vault.runtime import VaultRuntime
 class VaultServerArgs:
     settings: Settings
     infra: InfraComponent
+    # The PKI layer (`issuer-leaf`): what the release and the identities wait for, beyond `opts.depends_on`.
+    pki: pulumi.Resource | None = None
+    # cert-manager's release (its CRDs): all Vault's certificates and the identities' CA Certificates need.
+    cert_manager: pulumi.Resource | None = None
 
 
 class VaultServerComponent(pulumi.ComponentResource):
     """Owns Vault's certificates, Helm release, init/unseal/bootstrap and configuration (or only the
     configuration of an existing Vault), and the identities its Kubernetes auth trusts.
 
-    Needs: the infra provider(s) and namespaces; in `opts.depends_on` the PKI (`issuer-leaf`) and the
-    operators' CRDs. Exposes `address` (what clients dial), `ready` (what Vault's clients must wait for: an
-    initialised, unsealed, configured Vault and the identity layer), `identities` (that layer), `ca_pem`
-    (the CA that verifies an outside Vault, None when Vault runs here) and `release` (None for an existing Vault).
+    Needs: the infra provider(s) and namespaces, `args.pki` (`issuer-leaf`) and `args.cert_manager` (the
+    Certificate CRD); in `opts.depends_on` the NetworkPolicies and what the release needs besides (the
+    monitoring CRDs for Vault's ServiceMonitor). Exposes `address` (what clients dial), `ready` (what
+    Vault's clients must wait for: an initialised, unsealed, configured Vault and, with Vault elsewhere, the
+    identity layer), `identities` (that layer), `ca_pem` (the CA that verifies an outside Vault, None when
+    Vault runs here) and `release` (None for an existing Vault).
 
     The type token is still `platform:vault:Vault` (the component before the server/operators split), so
     every resource it owns keeps its URN on existing stacks.
@@ -69,6 +78,8 @@ class VaultServerComponent(pulumi.ComponentResource):
         super().__init__("platform:vault:Vault", name, None, opts)
         settings, infra = args.settings, args.infra
         after = depends_on_of(opts)
+        issuer = [args.pki] if args.pki is not None else []
+        certificate_crd = [args.cert_manager] if args.cert_manager is not None else []
         self.address = placement.vault_address(settings)
         self.release = None
         self.runtime = None
@@ -82,7 +93,7 @@ class VaultServerComponent(pulumi.ComponentResource):
             reviewer = self._identities(settings, infra, "vault-operators-external", [*after, *client_namespaces])
         kubernetes_auth, self.token_reviewer = trust.kubernetes_auth(settings, infra, reviewer, self)
         if settings.vault.deployed:
-            self.ready = self._deploy(settings, infra, kubernetes_auth, after)
+            self.ready = self._deploy(settings, infra, kubernetes_auth, after, issuer, certificate_crd)
         else:
             self.ready = [*after, *self._configure_external(settings, kubernetes_auth)]
         if reviewer is not None:
@@ -90,8 +101,9 @@ class VaultServerComponent(pulumi.ComponentResource):
             # The CA that signed that Vault's certificate, for the operators' CA Secrets.
             self.ca_pem = trust.vault_ca_pem(settings, infra, self.release, self)
         else:
+            # ServiceAccounts, CA Certificates and a ClusterRoleBinding: nothing here talks to Vault.
             self.identities = self._identities(
-                settings, infra, "vault-operators", [*after, *self.ready, *client_namespaces]
+                settings, infra, "vault-operators", [*after, *certificate_crd, *issuer, *client_namespaces]
             )
         self.register_outputs({"address": self.address, "pods": list(settings.vault.pods)})
 
@@ -108,27 +120,32 @@ class VaultServerComponent(pulumi.ComponentResource):
         infra: InfraComponent,
         kubernetes_auth: trust.KubernetesAuthConfig,
         after: list[pulumi.Resource],
+        issuer: list[pulumi.Resource],
+        certificate_crd: list[pulumi.Resource],
     ) -> list[pulumi.Resource]:
         """Certificates, release and runtime in the cluster Vault runs in; returns what clients wait for."""
         vault_namespace = infra.vault_namespace
         assert vault_namespace is not None  # InfraComponent creates it whenever Vault is deployed
-        issuer = after
+        crds = certificate_crd or after
         if settings.vault.separate_cluster:
             # `issuer-leaf` of the second cluster: its own cert-manager and PKI layer.
             cluster_pki = VaultClusterPkiComponent(
                 "vault-cluster", settings, infra, opts=pulumi.ResourceOptions(parent=self)
             )
-            issuer = [cluster_pki.cert_manager, cluster_pki.issuer]
+            crds = issuer = [cluster_pki.cert_manager, cluster_pki.issuer]
         certificates = apply_objects(
             "vault",
             render(settings, layer_named("vault")),
             provider=infra.vault_provider,
             parent=self,
-            depends_on=[*issuer, vault_namespace],
+            depends_on=[*crds, vault_namespace],
         )
-        # The pods mount both certificate Secrets, so the release waits for the certificates.
+        # The pods mount both certificate Secrets, issued once the certificates and their issuer exist.
         self.release = registry.VAULT_SERVER.install(
-            settings, provider=infra.vault_provider, parent=self, depends_on=[certificates, vault_namespace]
+            settings,
+            provider=infra.vault_provider,
+            parent=self,
+            depends_on=[certificates, *issuer, *after, vault_namespace],
         )
         self.runtime = VaultRuntime(
             "vault-runtime",

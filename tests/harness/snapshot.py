@@ -20,7 +20,7 @@ import dill
 
 from components.settings.load import load_settings
 from components.settings.model import Settings
-from tests.fixtures.config import StackFileConfig
+from tests.fixtures.config import EXTERNAL_REGISTRY_IMAGES, StackFileConfig
 from tests.harness.program import ProgramRun, _merge, run_stack, stack_config
 
 _CA = "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n"
@@ -37,6 +37,7 @@ VARIANTS: dict[str, tuple[str, dict[str, Any], dict[str, str]]] = {
         {
             "s3": {"backend": "external", "endpoint": "https://s3.example.com"},
             "registry": {"mode": "external", "host": "registry.example.com"},
+            "app": EXTERNAL_REGISTRY_IMAGES,
         },
         {"s3AccessKeyId": "AKIAEXAMPLE", "s3SecretAccessKey": "s3-secret", "registryPassword": "registry-pw"},
     ),

@@ -14,6 +14,7 @@ import base64
 import hashlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import time
@@ -27,9 +28,14 @@ import requests
 import yaml
 from moto.server import ThreadedMotoServer
 
+from components.kube.image_copy import ACCEPT, digest_of, split_reference
+from components.kube.image_copy_provider import RegistryImageProvider
+from components.layers import app_images
 from components.settings import names
 from components.settings import names as storage_names
+from tests.fixtures import oci_images
 from tests.fixtures.certificates import ThrowawayCa
+from tests.fixtures.openbao import install_fake_kubectl
 from tests.harness.program import ProgramRun, run_stack
 from tests.harness.vso_template import render_destination
 
@@ -252,3 +258,160 @@ def test_the_pull_secret_authenticates(registry: Registry, rendered: ProgramRun)
     response = session.get(f"{registry.url}/v2/", headers={"Authorization": f"Basic {entry['auth']}"})
     assert response.status_code == 200
     _push(registry.session((username, password)), registry.url, "from-pull-secret")
+
+
+# --- app.imageSource: the image copy provider against the real registry ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pull_credentials(registry: Registry) -> tuple[str, str]:
+    """(username, password) as the image copy reads them: from the pull Secret VSO renders."""
+    pull = _find(registry.objects, "VaultStaticSecret", names.REGISTRY_PULL_SECRET)
+    config = render_destination(pull, {storage_names.PASSWORD: registry.password})[".dockerconfigjson"]
+    entry = json.loads(config)["auths"]["registry.local"]
+    assert app_images._password(config, "registry.local") == registry.password
+    return entry["username"], app_images._password(config, "registry.local")
+
+
+def _copy_props(registry: Registry, credentials: tuple[str, str], source: Path, reference: str) -> dict[str, Any]:
+    repository, tag = split_reference(reference, "registry.local")
+    username, password = credentials
+    return {
+        "source": str(source),
+        "repository": repository,
+        "tag": tag,
+        # The test certificate names localhost; the provider verifies that name while dialling 127.0.0.1.
+        "server_name": "localhost",
+        "ca_pem": registry.ca.read_text(),
+        "username": username,
+        "password": password,
+        "direct_url": registry.url,
+    }
+
+
+def _pulled(registry: Registry, credentials: tuple[str, str], reference: str) -> tuple[str, dict[str, Any]]:
+    """Pull `reference` as a kubelet would: the manifest by tag, then every blob it names."""
+    repository, tag = split_reference(reference, "registry.local")
+    session = registry.session(credentials)
+    manifest = session.get(f"{registry.url}/v2/{repository}/manifests/{tag}", headers={"Accept": ACCEPT})
+    assert manifest.status_code == 200, manifest.text
+    body = manifest.json()
+    for descriptor in (body["config"], *body["layers"]):
+        blob = session.get(f"{registry.url}/v2/{repository}/blobs/{descriptor['digest']}")
+        assert blob.status_code == 200 and digest_of(blob.content) == descriptor["digest"]
+    return manifest.headers["Docker-Content-Digest"], body
+
+
+def _workload_images(rendered: ProgramRun) -> dict[str, str]:
+    objects = rendered.k8s_objects()
+    job = _find(objects, "Job", next(o["metadata"]["name"] for o in objects if o["kind"] == "Job"))
+    deployment = _find(
+        objects,
+        "Deployment",
+        next(
+            o["metadata"]["name"] for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] != "registry"
+        ),
+    )
+    return {
+        "migrations": job["spec"]["template"]["spec"]["containers"][0]["image"],
+        "app": deployment["spec"]["template"]["spec"]["containers"][0]["image"],
+    }
+
+
+@pytest.mark.parametrize("form", ["oci-layout", "oci-archive", "docker-save"])
+def test_the_copied_image_is_pullable_by_the_reference_the_workloads_use(
+    form, registry: Registry, rendered: ProgramRun, pull_credentials, tmp_path: Path
+):
+    images = _workload_images(rendered)
+    assert images == {
+        "app": "registry.local/sms-proxy:0.1.0",
+        "migrations": "registry.local/sms-proxy-migrations:0.1.0",
+    }
+    source = tmp_path / form
+    if form == "oci-layout":
+        expected = oci_images.write_oci_layout(source, form)
+    elif form == "oci-archive":
+        expected = oci_images.write_oci_archive(source.with_suffix(".tar"), form)
+        source = source.with_suffix(".tar")
+    else:
+        config = oci_images.write_docker_save(source.with_suffix(".tar"), form)
+        source = source.with_suffix(".tar")
+        expected = None
+    for reference in images.values():
+        provider = RegistryImageProvider()
+        assert provider.check({}, _copy_props(registry, pull_credentials, source, reference)).failures == []
+        created = provider.create(_copy_props(registry, pull_credentials, source, reference))
+        digest, body = _pulled(registry, pull_credentials, reference)
+        assert created.outs["digest"] == digest
+        if expected is not None:
+            assert digest == expected  # byte-for-byte the source's manifest
+        else:
+            assert body["config"]["digest"] == digest_of(config)
+
+
+def test_diff_pushes_again_only_when_the_image_or_the_target_changes(
+    registry: Registry, pull_credentials, tmp_path: Path
+):
+    reference = "registry.local/sms-proxy:diff"
+    source = tmp_path / "image"
+    oci_images.write_oci_layout(source, "first")
+    provider = RegistryImageProvider()
+    props = _copy_props(registry, pull_credentials, source, reference)
+    outs = provider.create(props).outs
+    assert provider.diff("id", outs, props).changes is False
+    assert provider.diff("id", outs, {**props, "tag": "other"}).changes is True
+    # A rebuilt image at the same path: a new digest, pushed by an update (never a replace).
+    shutil.rmtree(source)
+    oci_images.write_oci_layout(source, "second")
+    diff = provider.diff("id", outs, props)
+    assert diff.changes is True and not diff.replaces
+    updated = provider.update("id", outs, props).outs
+    assert updated["digest"] != outs["digest"]
+    assert _pulled(registry, pull_credentials, reference)[0] == updated["digest"]
+    # A wiped registry (tag gone) shows on refresh as a changed digest.
+    assert provider.read("id", updated).outs["digest"] == updated["digest"]
+
+
+def test_the_copy_fails_fast_without_the_image_or_the_right_credentials(
+    registry: Registry, pull_credentials, tmp_path: Path
+):
+    provider = RegistryImageProvider()
+    missing = _copy_props(registry, pull_credentials, tmp_path / "absent.tar", "registry.local/sms-proxy:x")
+    (failure,) = provider.check({}, missing).failures
+    assert failure.property == "source" and "docker save" in failure.reason
+    source = tmp_path / "image"
+    oci_images.write_oci_layout(source)
+    wrong = _copy_props(
+        registry, (pull_credentials[0], pull_credentials[1] + "x"), source, "registry.local/sms-proxy:x"
+    )
+    with pytest.raises(RuntimeError, match="HTTP 401") as refused:
+        provider.create(wrong)
+    assert pull_credentials[1] not in str(refused.value)
+    # A registry certificate the CA did not sign is refused before any credential is sent.
+    other_ca = ThrowawayCa.create("another CA").issue("x", dns_names=("localhost",)).write(tmp_path / "other").ca
+    with pytest.raises(requests.exceptions.SSLError):
+        provider.create(
+            {
+                **_copy_props(registry, pull_credentials, source, "registry.local/sms-proxy:x"),
+                "ca_pem": other_ca.read_text(),
+            }
+        )
+
+
+def test_the_copy_reaches_the_in_cluster_registry_through_a_port_forward(
+    registry: Registry, pull_credentials, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The program's path: `kubectl port-forward svc/registry :443` (a fake kubectl forwarding to the real
+    registry), the certificate verified for registry.host's name; no credential on the kubectl command line."""
+    kubectl = install_fake_kubectl(tmp_path, {"registry": int(registry.url.rsplit(":", 1)[1])}, monkeypatch)
+    source = tmp_path / "image"
+    expected = oci_images.write_oci_layout(source, "forwarded")
+    props = _copy_props(registry, pull_credentials, source, "registry.local/sms-proxy:forwarded")
+    del props["direct_url"]
+    props.update(namespace="sms-proxy", service="registry", port=443, kube_context="kind-platform")
+    outs = RegistryImageProvider().create(props).outs
+    assert outs["digest"] == expected == _pulled(registry, pull_credentials, "registry.local/sms-proxy:forwarded")[0]
+    (argv,) = kubectl.calls()
+    assert argv[argv.index("port-forward") :][:3] == ["port-forward", "svc/registry", ":443"]
+    assert argv[argv.index("--context") : argv.index("--context") + 2] == ["--context", "kind-platform"]
+    assert not any(pull_credentials[1] in arg for arg in argv)

@@ -350,9 +350,16 @@ def test_vault_layers_run_in_order(stack_run: ProgramRun):
     certificates = stack_run.named("vault", CONFIG_GROUP)
     release = stack_run.named("vault", HELM_RELEASE)
     operator_objects = stack_run.named("vault-operators", CONFIG_GROUP)
-    assert waits_for(stack_run, certificates, stack_run.named("pki", CONFIG_GROUP))
-    assert waits_for(stack_run, release, certificates)
-    assert waits_for(stack_run, operator_objects, release)
+    pki = stack_run.named("pki", CONFIG_GROUP)
+    cert_manager = stack_run.named("cert-manager", HELM_RELEASE)
+    # The Certificate objects need only their CRD (they apply beside the PKI); the pods mount the issued Secrets,
+    # so the release waits for both.
+    assert waits_for(stack_run, certificates, cert_manager)
+    assert not waits_for(stack_run, certificates, pki)
+    assert waits_for(stack_run, release, certificates) and waits_for(stack_run, release, pki)
+    # ServiceAccounts and CA Certificates talk to no Vault: they apply while Vault starts.
+    assert waits_for(stack_run, operator_objects, pki)
+    assert not waits_for(stack_run, operator_objects, release)
     for name in ("vault-secrets-operator", "vault-config-operator"):
         assert waits_for(stack_run, stack_run.named(name, HELM_RELEASE), operator_objects), name
     for name in ("cert-manager", "kube-prometheus-stack"):  # CRDs for Certificates and the ServiceMonitor
@@ -361,4 +368,4 @@ def test_vault_layers_run_in_order(stack_run: ProgramRun):
 
 def test_layer_declarations():
     assert layer_named("vault").depends_on == ("pki",) and layer_named("vault").bootstrap
-    assert layer_named("vault-operators").depends_on == ("vault",) and layer_named("vault-operators").bootstrap
+    assert layer_named("vault-operators").depends_on == ("pki",) and layer_named("vault-operators").bootstrap

@@ -45,7 +45,11 @@ def test_no_ca_file_without_the_kind_cluster_or_with_an_external_registry():
     assert not run_stack("local").of_type("pulumi-python:dynamic/platform:HostFile")
     external = run_stack(
         "local",
-        {**KIND, "registry": {"mode": "external", "host": "r.example.com"}},
+        {
+            **KIND,
+            "registry": {"mode": "external", "host": "r.example.com"},
+            "app": {"image": "r.example.com/app:1", "migrationsImage": "r.example.com/migrations:1"},
+        },
         secrets={"registryPassword": "pw"},
     )
     assert not external.of_type("pulumi-python:dynamic/platform:HostFile")

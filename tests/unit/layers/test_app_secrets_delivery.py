@@ -23,7 +23,7 @@ from components.rendering import layers
 from components.settings import names as contract
 from components.settings.load import load_settings
 from components.vault import policies
-from tests.fixtures.config import FakeConfig
+from tests.fixtures.config import IMAGE_SOURCE, FakeConfig
 from tests.harness import vso_template
 from tests.harness.schemas import validate_object
 
@@ -32,7 +32,7 @@ SECRET_FILES = {"hashing-secret", "db-username", "db-password"}
 
 
 def settings_for(mode: str, **app: Any):
-    return load_settings(FakeConfig({"app": {"secretsDelivery": mode, **app}}), "local")
+    return load_settings(FakeConfig({"app": {"secretsDelivery": mode, **IMAGE_SOURCE, **app}}), "local")
 
 
 def app_objects(mode: str, **app: Any) -> list[dict[str, Any]]:

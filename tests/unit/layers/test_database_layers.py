@@ -14,7 +14,7 @@ import pytest
 from components.rendering import layers
 from components.settings import names as contract
 from components.vault import policies
-from tests.fixtures.config import stack_settings
+from tests.fixtures.config import IMAGE_SOURCE, stack_settings
 from tests.harness.schemas import validate_object
 
 # "app-vso": the Deployment and VSO secrets of the default mode (app-csi: test_app_secrets_delivery.py).
@@ -165,7 +165,8 @@ def test_migrations_job_has_a_stable_name_and_is_force_replaced(objects):
 
 
 def test_deployment_probes_and_config_follow_settings():
-    settings = stack_settings("local", app={"replicas": 3, "logLevel": "debug", "env": {"FEATURE_X": "on"}})
+    app = {"replicas": 3, "logLevel": "debug", "env": {"FEATURE_X": "on"}, **IMAGE_SOURCE}
+    settings = stack_settings("local", app=app)
     rendered = [
         obj
         for layer in layers.active_layers(settings)

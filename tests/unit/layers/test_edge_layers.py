@@ -13,7 +13,7 @@ from components.settings import names as contract
 from components.settings import names as storage_names
 from components.settings.load import load_settings
 from components.vault.external_credentials import kv_entries
-from tests.fixtures.config import FakeConfig
+from tests.fixtures.config import EXTERNAL_REGISTRY_IMAGES, FakeConfig
 from tests.harness.checkov import layer_objects
 from tests.harness.program import ProgramRun, run_stack, stack_config
 
@@ -21,6 +21,7 @@ CONFIG_GROUP = "kubernetes:yaml/v2:ConfigGroup"
 EXTERNAL = {
     "s3": {"backend": "external", "endpoint": "https://s3.example"},
     "registry": {"mode": "external", "host": "registry.example.com"},
+    "app": EXTERNAL_REGISTRY_IMAGES,
 }
 EXTERNAL_SECRETS = {
     "s3AccessKeyId": "AKIDEXAMPLE",

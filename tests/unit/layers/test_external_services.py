@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from tests.fixtures.config import EXTERNAL_REGISTRY_IMAGES
 from tests.harness.program import ProgramRun, run_stack
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -21,7 +22,7 @@ WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Service", "ConfigMa
 def external_registry() -> ProgramRun:
     return run_stack(
         "local",
-        {"registry": {"mode": "external", "host": "registry.example.com"}},
+        {"registry": {"mode": "external", "host": "registry.example.com"}, "app": EXTERNAL_REGISTRY_IMAGES},
         {"registryPassword": REGISTRY_PASSWORD},
     )
 

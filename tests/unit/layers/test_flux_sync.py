@@ -113,10 +113,17 @@ def test_flux_objects_wait_for_controllers_and_bootstrap_layers(stack_runs):
 
 def test_kustomization_fields(monkeypatch):
     monkeypatch.setattr(
-        layers, "LAYERS", (Layer("pki", bootstrap=True), Layer("pki-extra", depends_on=("pki",)), Layer("late"))
+        layers,
+        "LAYERS",
+        (
+            Layer("pki", bootstrap=True),
+            Layer("pki-extra", depends_on=("pki",)),
+            Layer("late"),
+            Layer("last", depends_on=("pki-extra",)),
+        ),
     )
     current = settings({"interval": "10m", "path": "deploy/manifests"})
-    first, second = flux_sync.kustomizations(current)
+    first, second, third = flux_sync.kustomizations(current)
     assert first["spec"] == {
         "interval": "10m",
         "retryInterval": flux_sync.KUSTOMIZATION_RETRY_INTERVAL,
@@ -127,8 +134,10 @@ def test_kustomization_fields(monkeypatch):
         "wait": True,
         "postBuild": {"substitute": layers.variables(current)},
     }  # no dependsOn: its only dependency (pki) is a bootstrap layer Pulumi applied first
-    assert second["spec"]["dependsOn"] == [{"name": "pki-extra"}]
-    for obj in (first, second):
+    # Only what a layer declares: "late" needs nothing, so it does not wait for the layer before it.
+    assert "dependsOn" not in second["spec"]
+    assert third["spec"]["dependsOn"] == [{"name": "pki-extra"}]
+    for obj in (first, second, third):
         validate_object(obj)
 
 

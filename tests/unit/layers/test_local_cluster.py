@@ -30,7 +30,11 @@ FAKE_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n"
 
 
 def settings(**cluster: Any):
-    return load_settings(FakeConfig({"kubernetes": {"cluster": {"create": True, **cluster}}}), "local")
+    # One node: Vault's pods may share it (required anti-affinity is refused there).
+    return load_settings(
+        FakeConfig({"kubernetes": {"cluster": {"create": True, **cluster}}, "vault": {"antiAffinity": "preferred"}}),
+        "local",
+    )
 
 
 def control_plane(config: dict[str, Any]) -> dict[str, Any]:
@@ -128,7 +132,11 @@ def test_hosts_toml_points_the_registry_host_at_the_mirror_and_our_ca():
 def test_external_registry_needs_no_mirror():
     external = load_settings(
         FakeConfig(
-            {"kubernetes": {"cluster": {"create": True}}, "registry": {"mode": "external", "host": "r.example.com"}},
+            {
+                "kubernetes": {"cluster": {"create": True}},
+                "registry": {"mode": "external", "host": "r.example.com"},
+                "vault": {"antiAffinity": "preferred"},
+            },
             {"registryPassword": "pw"},
         ),
         "local",

@@ -16,7 +16,8 @@ from components.kube.kind_config import kind_cluster_config, registry_hosts_toml
 from components.rendering import layers
 from components.settings import kind_network as cluster_contract
 from components.settings.load import load_settings
-from tests.fixtures.config import FakeConfig
+from components.settings.reader import ConfigError
+from tests.fixtures.config import FakeConfig, settings_of
 from tests.harness.helm_values import HELM_RELEASE, check_values
 from tests.harness.program import run_stack
 from tests.harness.schemas import validate_object
@@ -25,7 +26,9 @@ STATE = Path("/home/user/.local/state/platform-kind/platform")
 
 
 def settings(create: bool, **config: Any):
-    return load_settings(FakeConfig({"kubernetes": {"cluster": {"create": create}}, **config}), "local")
+    # The kind cluster has one node: Vault's pods may share it (required anti-affinity is refused there).
+    vault = {"vault": {"antiAffinity": "preferred"}} if create else {}
+    return load_settings(FakeConfig({"kubernetes": {"cluster": {"create": create}}, **vault, **config}), "local")
 
 
 def rendered(create: bool, **config: Any) -> list[dict[str, Any]]:
@@ -51,10 +54,22 @@ def test_traefik_node_ports_are_what_kind_maps_the_host_ports_to():
     assert check_values("traefik", values) == []
 
 
-def test_without_the_kind_cluster_traefik_keeps_a_load_balancer_and_free_node_ports():
+def test_without_the_kind_cluster_traefik_takes_the_configured_service_type_and_free_node_ports():
     values = traefik_values(settings(False))
     assert "nodePort" not in values["ports"]["web"] and "nodePort" not in values["ports"]["websecure"]
-    assert values["service"]["spec"]["type"] == "LoadBalancer"
+    # A local cluster seldom runs a load-balancer controller: NodePort unless ingress.serviceType says otherwise.
+    assert values["service"]["spec"]["type"] == "NodePort"
+    for service_type in ("LoadBalancer", "ClusterIP"):
+        chosen = traefik_values(settings(False, ingress={"serviceType": service_type}))
+        assert chosen["service"]["spec"]["type"] == service_type
+        assert check_values("traefik", chosen) == []
+    remote = traefik_values(settings_of("remote"))
+    assert remote["service"]["spec"]["type"] == "LoadBalancer"
+
+
+def test_the_kind_cluster_refuses_a_service_type_it_cannot_reach():
+    with pytest.raises(ConfigError, match=r"ingress.serviceType.*node ports.*NodePort"):
+        settings(True, ingress={"serviceType": "LoadBalancer"})
 
 
 def test_the_program_installs_traefik_with_the_node_ports():
@@ -105,7 +120,10 @@ def test_the_registry_certificate_covers_the_mirror_ip_only_with_the_kind_cluste
 )
 def test_no_mirror_service_without_the_kind_cluster_or_the_in_cluster_registry(create, config):
     secrets = {"registryPassword": "pw"} if config else {}
-    chosen = load_settings(FakeConfig({"kubernetes": {"cluster": {"create": create}}, **config}, secrets), "local")
+    vault = {"vault": {"antiAffinity": "preferred"}}
+    chosen = load_settings(
+        FakeConfig({"kubernetes": {"cluster": {"create": create}}, **vault, **config}, secrets), "local"
+    )
     assert "registry-mirror" not in [layer.name for layer in layers.active_layers(chosen)]
 
 

@@ -75,7 +75,7 @@ def test_the_provider_label_is_the_charts():
 
 
 def test_kind_nodes_reach_the_registry_through_the_mirror():
-    kind = {"kubernetes": {"cluster": {"create": True}}}
+    kind = {"kubernetes": {"cluster": {"create": True}}, "vault": {"antiAffinity": "preferred"}}
     assert {"registry-mirror", "network-policies-registry"} <= active(kind)
     rendered = policies(kind)
     https = {"https": cluster_contract.REGISTRY_PORT}
@@ -130,3 +130,33 @@ def test_only_the_operators_reach_vault_not_the_app_namespace():
     }
     assert {"vault-secrets-operator-system", "vault-config-operator"} <= sources
     assert "sms-proxy" not in sources
+
+
+# Webhook ports of the charts' admission webhooks (chart defaults the releases keep), called by the API server
+# while the releases install (their CRs and Helm hooks go through them).
+INSTALL_TIME_WEBHOOKS = {
+    "cert-manager": (Pod("cert-manager", {"app.kubernetes.io/name": "webhook"}), 10250),
+    "kube-prometheus-stack": (Pod("monitoring", {"app": "kube-prometheus-stack-operator"}), 10250),
+    "cloudnative-pg": (Pod("cnpg-system", {"app.kubernetes.io/name": "cloudnative-pg"}), 9443),
+    "vault-config-operator": (Pod("vault-config-operator", {"control-plane": "vault-config-operator"}), 9443),
+}
+API_SERVER = Host("172.18.0.3")
+
+
+def test_the_bootstrap_policies_admit_every_install_time_webhook_call():
+    """The policies Pulumi applies before any release (bootstrap) already hold the allow rules: a default-deny
+    that came first would otherwise refuse the API server's webhook calls and fail the installs."""
+    settings = load_settings(FakeConfig({}), "local")
+    bootstrap = [
+        obj
+        for layer in layers.active_layers(settings, bootstrap=True)
+        if layer.name.startswith("network-policies")
+        for obj in layers.render(settings, layer)
+    ]
+    assert {layer.name for layer in layers.active_layers(settings, bootstrap=False)}.isdisjoint(
+        {layer.name for layer in layers.LAYERS if layer.name.startswith("network-policies")}
+    )
+    for chart, (pod, port) in INSTALL_TIME_WEBHOOKS.items():
+        assert admits(bootstrap, pod, port, API_SERVER), chart
+        denied_only = [p for p in bootstrap if p["metadata"]["name"] != "allow-webhook-from-apiserver"]
+        assert not admits(denied_only, pod, port, API_SERVER), f"{chart}: the default-deny alone must refuse"

@@ -7,7 +7,7 @@ import yaml
 from components.rendering.layers import LAYERS, active_layers, render
 from components.settings import names, placement
 from components.settings.load import load_settings
-from tests.fixtures.config import FakeConfig
+from tests.fixtures.config import IMAGE_SOURCE, FakeConfig
 from tests.harness.schemas import validate_object
 
 
@@ -16,7 +16,7 @@ def layer_named(name: str):
 
 
 def csi_settings():
-    return load_settings(FakeConfig({"app": {"secretsDelivery": "csi"}}), "local")
+    return load_settings(FakeConfig({"app": {"secretsDelivery": "csi", **IMAGE_SOURCE}}), "local")
 
 
 def test_the_layer_is_active_only_for_csi():

@@ -21,6 +21,7 @@ from components.rendering.layers import Layer
 from components.settings import app_secrets, names
 from components.settings.model import Settings
 from components.vault import policies
+from tests.fixtures.config import IMAGE_SOURCE
 from tests.harness import flux_parity
 from tests.harness.program import REPO, ProgramRun, run_stack, stack_config
 from tests.harness.schemas import validate_object
@@ -159,7 +160,7 @@ def follow_the_recipe(repo: Path) -> None:
             "  HASHING_SECRET_FILE: /mnt/secrets/hashing-secret\n  CACHE_PASSWORD_FILE: /mnt/secrets/cache-password\n",
         )
     )
-    with (gitops / "network-policies" / "common" / "app.yaml").open("a") as file:  # 7
+    with (gitops.parent / "bootstrap" / "network-policies" / "common" / "app.yaml").open("a") as file:  # 7
         file.write(NETWORK_POLICY)
 
 
@@ -176,7 +177,9 @@ def runs(request, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path, 
         patch.setattr(policies, "app_secret_sources", with_cache_source(policies.app_secret_sources))
         config = {"app": {"secretsDelivery": mode}}
         remote = run_stack("remote", config)
-        local = run_stack("local", {**stack_config("remote"), "mode": "local", **config}, replace=True)
+        # The local stack copies the app's images in (app.imageSource) where the remote stack's CI pushes them.
+        local_config = {**stack_config("remote"), "mode": "local", "app": {"secretsDelivery": mode, **IMAGE_SOURCE}}
+        local = run_stack("local", local_config, replace=True)
     return mode, repo, remote, local
 
 

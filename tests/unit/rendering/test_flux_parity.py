@@ -16,6 +16,7 @@ import pytest
 
 from components.rendering import layers
 from components.rendering.layers import Layer
+from tests.fixtures.config import IMAGE_SOURCE
 from tests.fixtures.variants import LAYER_SWITCHES as VARIANTS
 from tests.harness import flux_parity
 from tests.harness.program import REPO, ProgramRun, run_stack, stack_config
@@ -25,31 +26,29 @@ from tests.harness.schemas import validate_object
 def run_pair(config: dict | None = None, secrets: dict | None = None) -> tuple[ProgramRun, ProgramRun]:
     """(remote run, local run with the same config): the remote stack file with `config` merged over it."""
     remote = run_stack("remote", config, secrets)
-    local_config = {**stack_config("remote"), "mode": "local"}
+    # The local stack copies the app's images into its registry (app.imageSource) where the remote stack's CI
+    # pushes them: with it both deploy the same layers.
+    local_config = {**stack_config("remote"), "mode": "local", "app": dict(IMAGE_SOURCE)}
     for key, value in (config or {}).items():
         local_config[key] = {**local_config.get(key, {}), **value}
     local = run_stack("local", local_config, secrets, replace=True)
     return remote, local
 
 
+# NetworkPolicies are bootstrap (Pulumi applies them right after the namespaces): never a Kustomization.
 SWITCHED_ON = {
-    "csi-secrets": {"app-csi", "app-csi-vault-ca", "network-policies-vault-csi"},
+    "csi-secrets": {"app-csi", "app-csi-vault-ca"},
     "external-s3-and-registry": {"registry-access"},
-    "vault-second-cluster": {"network-policies-vault-external"},
-    "vault-existing": {"network-policies-vault-external"},
-    "csi-secrets-vault-existing": {"app-csi", "network-policies-vault-external"},
+    "vault-second-cluster": {"vault-config"},
+    "vault-existing": {"vault-config"},
+    "csi-secrets-vault-existing": {"app-csi"},
 }
 SWITCHED_OFF = {
-    "csi-secrets": {"app-vso"},
+    "csi-secrets": {"app-vso", "network-policies-vault-csi"},
     "external-s3-and-registry": {"s3", "registry", "network-policies-registry", "network-policies-minio"},
-    "vault-second-cluster": {"network-policies-vault"},
-    "vault-existing": {"network-policies-vault"},
-    "csi-secrets-vault-existing": {
-        "app-vso",
-        "app-csi-vault-ca",
-        "network-policies-vault",
-        "network-policies-vault-csi",
-    },
+    "vault-second-cluster": {"network-policies-vault", "network-policies-vault-external"},
+    "vault-existing": {"network-policies-vault", "network-policies-vault-external"},
+    "csi-secrets-vault-existing": {"app-vso", "app-csi-vault-ca", "network-policies-vault-csi"},
 }
 
 
@@ -76,6 +75,8 @@ def non_bootstrap_names(run: ProgramRun) -> list[str]:
     from tests.fixtures.config import FakeConfig
 
     config = stack_config("remote")
+    if run.stack == "local":
+        config = {**config, "mode": "local", "app": dict(IMAGE_SOURCE)}
     return [layer.name for layer in layers.active_layers(load_settings(FakeConfig(config), run.stack), bootstrap=False)]
 
 
@@ -194,9 +195,10 @@ def test_extra_layers_become_chained_kustomizations_with_parity(extra_runs):
     applied = {o["metadata"]["name"]: o for objs in flux_parity.local_layer_objects(local).values() for o in objs}
     assert applied["extra-settings"]["data"] == {"owner": "platform", "literal": "${not_substituted}"}
     assert applied["extra-untouched"]["data"] == {"template": "${kept_as_is}"}
-    # Local ConfigGroups are chained like the Kustomizations.
+    # Local ConfigGroups wait for what the Kustomizations wait for.
     groups = {r.name: r for r in local.of_type("kubernetes:yaml/v2:ConfigGroup")}
     assert groups["extra-config"].urn in groups["extra-app"].dependencies
+    assert groups["pki"].urn in groups["extra-app"].dependencies
 
 
 def _with_kustomization(run: ProgramRun, name: str, change) -> ProgramRun:
@@ -259,18 +261,18 @@ def test_direct_application_check_catches_layer_objects(extra_runs):
     assert any("extra-settings" in p for p in problems), problems
 
 
-def test_local_layers_wait_for_the_bootstrap_layers_and_each_other(pair):
+def test_local_layers_wait_for_what_they_declare_and_not_for_their_predecessor(pair):
+    """Each local ConfigGroup waits for the layers of its `depends_on`, like its Kustomization; layers that
+    need nothing of each other are not chained (the first deploy's critical path: tests/unit/stacks)."""
     _, local = pair
-    order = local.outputs["layers"]
     components = {r.urn for r in local.of_type(flux_parity.APP_LAYERS_COMPONENT)}
     groups = {r.name: r for r in local.of_type("kubernetes:yaml/v2:ConfigGroup") if r.parent in components}
-    bootstrap = [
-        r.urn
-        for r in local.of_type("kubernetes:yaml/v2:ConfigGroup")
-        if r.name in ("pki", "vault", "vault-operators") and r.parent not in components
-    ]
-    assert len(bootstrap) == 3
-    for index, name in enumerate(order):
-        assert set(bootstrap) <= set(groups[name].dependencies), name
-        if index:
-            assert groups[order[index - 1]].urn in groups[name].dependencies, name
+    bootstrap = {r.name: r for r in local.of_type("kubernetes:yaml/v2:ConfigGroup") if r.parent not in components}
+    for name, group in groups.items():
+        for dependency in layers.layer_named(name).depends_on:
+            target = groups.get(dependency) or bootstrap.get(dependency)
+            if target is not None:
+                assert target.urn in group.dependencies, f"{name} does not wait for {dependency}"
+    # Not a chain: the password policy and the ingress routes need nothing of each other.
+    assert groups["vault-config"].urn not in groups["ingress"].dependencies
+    assert groups["ingress"].urn not in groups["vault-config"].dependencies

@@ -14,7 +14,7 @@ from components.rendering import layers
 from components.settings import placement
 from components.settings.load import load_settings
 from components.settings.placement import server_dns_names
-from tests.fixtures.config import FakeConfig
+from tests.fixtures.config import EXTERNAL_REGISTRY_IMAGES, FakeConfig
 from tests.fixtures.vault_placement import (
     ADVERTISED,
     APP_API,
@@ -312,6 +312,7 @@ EXTERNAL_SERVICES = (
     {
         "s3": {"backend": "external", "endpoint": "https://s3.example.com"},
         "registry": {"mode": "external", "host": "registry.example.com"},
+        "app": EXTERNAL_REGISTRY_IMAGES,
     },
     {"s3AccessKeyId": "AKIAEXAMPLE", "s3SecretAccessKey": "s3-secret", "registryPassword": "registry-pw"},
 )

@@ -332,7 +332,8 @@ def test_stacks_with_external_services_and_csi_secrets_comply(stack):
     from tests.fixtures.variants import LAYER_SWITCHES as VARIANTS
     from tests.harness.program import run_stack
 
-    config = {**VARIANTS["external-s3-and-registry"][0], **VARIANTS["csi-secrets"][0]}
+    external, csi = VARIANTS["external-s3-and-registry"][0], VARIANTS["csi-secrets"][0]
+    config = {**external, **csi, "app": {**external["app"], **csi["app"]}}
     run = run_stack(stack, config, VARIANTS["external-s3-and-registry"][1])
     failures = []
     for registration in run.registrations:

@@ -62,16 +62,22 @@ def test_vault_resources_use_the_approle_provider_never_a_token(stack_run: Progr
     assert vault_resources and all(r.provider.split("::")[-2:][0] == "vault" for r in vault_resources)
 
 
-def test_operators_wait_for_the_configured_vault(stack_run: ProgramRun):
+def test_what_logs_in_to_vault_waits_for_the_configured_vault(stack_run: ProgramRun):
+    """The layers whose workloads log in to Vault wait for the bootstrap and the roles. The operators' releases
+    do not: both controllers start without Vault and retry per object (issue 14's dependency graph)."""
     boot = stack_run.of_type(BOOT)[0]
     role = stack_run.named("role-vault-operator")
-    for name, type_ in (
-        ("vault-operators", "kubernetes:yaml/v2:ConfigGroup"),
-        ("vault-secrets-operator", "kubernetes:helm.sh/v3:Release"),
-        ("vault-config-operator", "kubernetes:helm.sh/v3:Release"),
-    ):
-        dependent = stack_run.named(name, type_)
-        assert waits_for(stack_run, dependent, boot) and waits_for(stack_run, dependent, role), name
+    if stack_run.stack == "local":
+        dependents = [stack_run.named(n, "kubernetes:yaml/v2:ConfigGroup") for n in ("app-vso", "migrations")]
+    else:
+        dependents = [
+            r
+            for r in stack_run.of_type("kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization")
+            if r.inputs["metadata"]["name"] in ("app-vso", "migrations")
+        ]
+    assert len(dependents) == 2
+    for dependent in dependents:
+        assert waits_for(stack_run, dependent, boot) and waits_for(stack_run, dependent, role), dependent.name
 
 
 def test_pgp_shares_unseal_with_the_supplied_decrypted_keys():
@@ -97,7 +103,14 @@ def test_kube_target_follows_the_placement():
     assert kube_target(load_settings(FakeConfig({"kubernetes": {"context": "prod"}}), "local")) == {
         "kube_context": "prod"
     }
-    kind = kube_target(load_settings(FakeConfig({"kubernetes": {"cluster": {"create": True, "name": "dev"}}}), "local"))
+    kind = kube_target(
+        load_settings(
+            FakeConfig(
+                {"kubernetes": {"cluster": {"create": True, "name": "dev"}}, "vault": {"antiAffinity": "preferred"}}
+            ),
+            "local",
+        )
+    )
     assert kind["kube_context"] == "kind-dev" and kind["kubeconfig"].endswith("platform-kind/dev/kubeconfig")
 
 

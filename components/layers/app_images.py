@@ -1,0 +1,98 @@
+"""The app's images into the in-cluster registry (`app.imageSource`): after the registry, before what pulls them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import pulumi
+
+from components.kube.image_copy import split_reference
+from components.kube.image_copy_provider import RegistryImage
+from components.kube.kind_config import state_directory
+from components.kube.read import decoded, read_secret_when
+from components.layers.infra import InfraComponent
+from components.layers.pki import ROOT_CA_SECRET
+from components.settings import names
+from components.settings.model import Settings
+
+# manifests/gitops/registry: the Service on 443; its certificate chains to the PKI's root CA.
+REGISTRY_SERVICE = "registry"
+REGISTRY_PORT = 443
+
+
+def kube_target(settings: Settings) -> dict[str, str]:
+    """Which kubeconfig and context reach the app cluster from where `pulumi up` runs (for the port-forward)."""
+    cluster = settings.kubernetes.cluster
+    if cluster.create:
+        return {"kube_context": f"kind-{cluster.name}", "kubeconfig": str(state_directory(cluster.name) / "kubeconfig")}
+    return {"kube_context": settings.kubernetes.context}
+
+
+def _password(dockerconfigjson: str, host: str) -> str:
+    """The registry password from the pull Secret (VSO renders it from Vault: manifests/gitops/registry-access)."""
+    if not dockerconfigjson:
+        return ""  # preview of a first deploy, or a mock run: nothing to read yet
+    return json.loads(dockerconfigjson)["auths"][host]["password"]
+
+
+def _in_cluster_access(
+    settings: Settings, infra: InfraComponent, registry: pulumi.Resource, access: pulumi.Resource, parent
+) -> tuple[pulumi.Input[str], pulumi.Input[str], dict[str, Any]]:
+    """(password, CA PEM, where to dial) for the in-cluster registry: its pull Secret, the PKI's root CA and a
+    port-forward to its Service, read once the registry serves and its pull Secret exists."""
+    namespace, host = settings.namespaces.app, settings.registry.host
+    root = read_secret_when(
+        "registry-root-ca", settings.namespaces.cert_manager, ROOT_CA_SECRET, registry.urn, infra.provider, parent
+    )
+    pull = read_secret_when("registry-pull", namespace, names.REGISTRY_PULL_SECRET, access.urn, infra.provider, parent)
+    dockerconfig = pulumi.Output.secret(pull.data.apply(decoded(".dockerconfigjson")))
+    password = dockerconfig.apply(lambda config: _password(config, host))
+    where: dict[str, Any] = {"namespace": namespace, "service": REGISTRY_SERVICE, "port": REGISTRY_PORT}
+    return password, root.data.apply(decoded("ca.crt")), {**where, **kube_target(settings)}
+
+
+def copy_app_images(
+    settings: Settings,
+    infra: InfraComponent,
+    *,
+    registry: pulumi.Resource | None,
+    access: pulumi.Resource,
+    parent: pulumi.Resource,
+) -> Sequence[pulumi.Resource]:
+    """One `RegistryImage` per app image, pushed under the exact reference the Job and the Deployment pull
+    (app.image, app.migrationsImage on registry.host; config guarantees both), once the registry serves
+    (`registry`: the in-cluster registry's layer, its Deployment ready; None for an external registry) and
+    the pull Secret exists (`access`)."""
+    source = settings.app.image_source
+    assert source is not None
+    host = settings.registry.host
+    if registry is not None:
+        password, ca_pem, where = _in_cluster_access(settings, infra, registry, access, parent)
+    else:
+        # registry.mode external: straight to it, trusted as the nodes trust it, with registry.password.
+        assert settings.registry.password is not None  # config requires it for an external registry
+        password, ca_pem, where = settings.registry.password, "", {"direct_url": f"https://{host}"}
+    after = [access, *([registry] if registry is not None else [])]
+    copies = []
+    for name, reference, path in (
+        ("app-image", settings.app.image, source.app),
+        ("migrations-image", settings.app.migrations_image, source.migrations),
+    ):
+        repository, tag = split_reference(reference, host)
+        copies.append(
+            RegistryImage(
+                name,
+                source=path,
+                repository=repository,
+                tag=tag,
+                server_name=host,
+                ca_pem=ca_pem,
+                username=settings.registry.username,
+                password=password,
+                **where,
+                opts=pulumi.ResourceOptions(parent=parent, depends_on=after),
+            )
+        )
+    return copies
