@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
+from components.settings.keys import secret_fix
 from components.settings.model import (
     PROJECT,
     FluxSettings,
@@ -14,7 +16,7 @@ from components.settings.model import (
     S3Settings,
     StackMode,
 )
-from components.settings.reader import ConfigError, ConfigSource, Section
+from components.settings.reader import ConfigError, ConfigSource, Section, set_from_stdin
 
 GIT_HTTPS_URL = re.compile(r"^https://[^\s/@]+(/[^\s]*)?$")
 GIT_SSH_URL = re.compile(r"^ssh://[^\s@/]+@[^\s/]+(:\d+)?/[^\s]+$")
@@ -56,10 +58,7 @@ def load_s3(section: Section, mode: StackMode, source: ConfigSource) -> S3Settin
             ("s3SecretAccessKey", settings.secret_access_key),
         ):
             if value is None:
-                raise ConfigError(
-                    f"{_key(key)}: the external S3 backend needs credentials. "
-                    f"Fix: pulumi config set --secret {key} <value>"
-                )
+                raise ConfigError(f"{_key(key)}: the external S3 backend needs credentials. Fix: {secret_fix(key)}")
     section.finish()
     return settings
 
@@ -80,7 +79,7 @@ def load_registry(section: Section, source: ConfigSource) -> RegistrySettings:
         if settings.password is None:
             raise ConfigError(
                 f"{_key('registryPassword')}: the external registry needs a password or token. "
-                "Fix: pulumi config set --secret registryPassword <value>"
+                f"Fix: {secret_fix('registryPassword')}"
             )
     section.finish()
     return settings
@@ -91,7 +90,7 @@ def load_flux(section: Section, mode: StackMode, source: ConfigSource) -> FluxSe
     refs = {name: section.string(name, "") for name in ("branch", "tag", "semver")}
     chosen = [name for name, value in refs.items() if value]
     if len(chosen) > 1:
-        raise section.fail(chosen[1], f"set only one of branch, tag, semver (got {', '.join(chosen)})", '""')
+        raise section.fail_unset(chosen[1], f"set only one of branch, tag, semver (got {', '.join(chosen)})")
     settings = FluxSettings(
         git_url=git_url,
         branch=refs["branch"] or ("" if chosen else "main"),
@@ -116,18 +115,19 @@ def load_flux(section: Section, mode: StackMode, source: ConfigSource) -> FluxSe
 def _git_url(section: Section, mode: StackMode) -> str:
     git_url = section.string("gitUrl", "")
     if git_url and SCP_LIKE_URL.match(git_url):
+        user_host, _, path = git_url.partition(":")
         raise section.fail(
-            "gitUrl",
-            f"{git_url!r} is scp-like; Flux needs ssh://user@host/path",
-            "ssh://git@github.com/org/repo",
+            "gitUrl", f"{git_url!r} is scp-like; Flux needs ssh://user@host/path", f"ssh://{user_host}/{path}"
         )
     if git_url and not (GIT_HTTPS_URL.match(git_url) or GIT_SSH_URL.match(git_url)):
-        raise section.fail("gitUrl", f"{git_url!r} is not an https:// or ssh:// Git URL", "https://github.com/org/repo")
+        meant = re.sub(r"^[A-Za-z][A-Za-z0-9+.-]*://", "", git_url.strip())
+        raise section.fail("gitUrl", f"{git_url!r} is not an https:// or ssh:// Git URL", f"https://{meant}")
     if mode is StackMode.REMOTE and not git_url:
-        raise section.fail(
+        # This repository's own remote: Flux syncs manifests/ from where this program lives.
+        raise section.fail_with(
             "gitUrl",
-            "the remote stack hands the application layers to Flux and needs the Git URL",
-            "https://github.com/org/repo",
+            "the remote stack hands the application layers to Flux and needs the Git URL of this repository",
+            "pulumi config set --path 'flux.gitUrl' \"$(git remote get-url origin)\"",
         )
     return git_url
 
@@ -138,16 +138,15 @@ def _check_credentials(section: Section, settings: FluxSettings) -> None:
         if settings.git_ssh_key is None:
             raise ConfigError(
                 f"{_key('fluxGitSshKey')}: {section.path('gitUrl')} is an SSH URL and needs a deploy key. "
-                "Fix: pulumi config set --secret fluxGitSshKey < deploy_key"
+                f"Fix: {secret_fix('fluxGitSshKey')}"
             )
         if not settings.known_hosts:
-            raise section.fail(
-                "knownHosts",
-                "an SSH URL needs the host's key (ssh-keyscan <host>)",
-                '"$(ssh-keyscan github.com)"',
-            )
+            host = urlsplit(settings.git_url)
+            keyscan = f"ssh-keyscan {f'-p {host.port} ' if host.port else ''}{host.hostname}"
+            fix = set_from_stdin(section.path("knownHosts"), keyscan)
+            raise section.fail_with("knownHosts", f"an SSH URL needs the host's key ({keyscan})", fix)
     elif settings.private and settings.git_token is None:
         raise ConfigError(
-            f"{_key('fluxGitToken')}: {section.path('private')} is true but no token is set. "
-            "Fix: pulumi config set --secret fluxGitToken <token with read access>"
+            f"{_key('fluxGitToken')}: {section.path('private')} is true but no token (with read access) is set. "
+            f"Fix: {secret_fix('fluxGitToken')}"
         )

@@ -148,11 +148,19 @@ class ProgramRun:
         return objects_of(self.registrations)
 
 
+# Pulumi.remote.yaml names no Git URL (each user sets their repository's); the tests deploy the remote
+# stack as if this one had been set (the URL tests/golden/registrations.json.gz was recorded with).
+TEST_GIT_URL = "https://github.com/example/platform"
+
+
 def stack_config(stack: str) -> dict[str, Any]:
-    """The `config:` block of Pulumi.<stack>.yaml, keys without the project prefix."""
+    """The `config:` block of Pulumi.<stack>.yaml, keys without the project prefix (remote: with a Git URL)."""
     data = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text()) or {}
     prefix = f"{PROJECT}:"
-    return {key.removeprefix(prefix): value for key, value in (data.get("config") or {}).items()}
+    config = {key.removeprefix(prefix): value for key, value in (data.get("config") or {}).items()}
+    if stack == "remote":
+        config["flux"] = {"gitUrl": TEST_GIT_URL, **(config.get("flux") or {})}
+    return config
 
 
 def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
