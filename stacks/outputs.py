@@ -18,10 +18,12 @@ from components.settings.model import Settings
 # The port `vault.portForward` opens on 127.0.0.1 (not vault.localPort: the program's own tunnel, which
 # exists only while `pulumi up` runs).
 VAULT_FORWARD_PORT = 8200
-# `pulumi stack export` holds the Vault init outputs (secrets, decrypted by --show-secrets) on this resource.
+# The unseal shares are secret outputs of the `vault-init` resource, in the state only: `--show-secrets` writes
+# each secret as {"<signature>": ..., "plaintext": "<JSON text>"}; the jq program prints one share per line.
 SHARES_COMMAND = (
-    'pulumi stack export --show-secrets | jq \'.deployment.resources[] | select(.urn | endswith("::vault-init")) '
-    "| .outputs | {keys, root_token}'"
+    "pulumi stack export --show-secrets | jq -r '.deployment.resources[] "
+    '| select(.urn | endswith("::vault-init")) | .outputs.keys | (.plaintext? // .) '
+    "| if type == \"string\" then fromjson else . end | .[]'"
 )
 
 

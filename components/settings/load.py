@@ -52,8 +52,8 @@ def _section(source: ConfigSource, name: str) -> Section:
         raw = source.get_object(name)
     except Exception as error:  # pulumi raises on values that are not JSON
         raise ConfigError(
-            f"{_key(name)}: not a structured value ({error}). Fix: {rm_command(_key(name))}, then set its "
-            f"fields with pulumi config set --path '{name}.<field>' <value>"
+            f"{_key(name)}: not a structured value ({error}); set its fields with "
+            f"pulumi config set --path '{name}.<field>' <value>. Fix: {rm_command(_key(name))}"
         ) from error
     return Section(_key(name), raw)
 

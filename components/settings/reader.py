@@ -125,9 +125,9 @@ class Section:
             data = {}
         if not isinstance(data, Mapping):
             raise ConfigError(
-                f"{key}: expected an object (a YAML mapping of settings), got {type(data).__name__} {data!r}. "
-                f"Fix: {rm_command(key)}, then set single fields with pulumi config set --path "
-                f"'{config_path(key)}.<field>' <value>"
+                f"{key}: expected an object (a YAML mapping of settings), got {type(data).__name__} {data!r}; "
+                f"set single fields with pulumi config set --path '{config_path(key)}.<field>' <value>. "
+                f"Fix: {rm_command(key)}"
             )
         self.key = key
         self._data = dict(data)
