@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from components.kube.kind_config import state_directory
-from tests.harness.program import ProgramRun, run_stack
+from tests.harness.program import REPO, ProgramRun, run_stack
 
 FAKE_KUBECTL = """#!/bin/sh
 # Prints base64("<namespace>/<secret>/<key>") for `-n NS get secret NAME -o jsonpath={.data.KEY}`.
@@ -144,3 +144,38 @@ def test_unseal_shares_command_prints_one_share_per_line(local, tmp_path, stored
     result = run_shell(f'PATH="{bin_dir}:$PATH"; ' + local.outputs["commands"]["unsealShares"], tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["share-1", "share-2", "share-3"]
+
+
+def readme_block(after: str) -> str:
+    """The first ```bash block after the line `after` in README.md."""
+    text = (REPO / "README.md").read_text()
+    rest = text[text.index(after) :]
+    return rest.split("```bash\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_usage_lines_run_against_the_outputs(local, tmp_path):
+    """README "Using the platform": fetch the CA and a client certificate from the outputs, then the request."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (tmp_path / "outputs.json").write_text(json.dumps(local.outputs))
+    for name, script in {
+        "pulumi": f'[ "$*" = "stack output -s local --json" ] && cat {tmp_path / "outputs.json"}\n',
+        "curl": f'echo "$@" > {tmp_path / "curl-args"}\n',
+    }.items():
+        (bin_dir / name).write_text(f"#!/bin/sh\n{script}")
+        (bin_dir / name).chmod(0o755)
+    result = run_shell(f'PATH="{bin_dir}:$PATH"\n' + readme_block("## Using the platform"), tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "platform-ca.crt").read_text() == "cert-manager/root-ca/ca.crt"
+    assert (tmp_path / "client-app-1.key").read_text() == "sms-proxy/client-app-1-client-tls/tls.key"
+    assert (tmp_path / "curl-args").read_text().split() == [
+        "--resolve",
+        "sms-proxy.local:8443:127.0.0.1",
+        "--cacert",
+        "platform-ca.crt",
+        "--cert",
+        "client-app-1.crt",
+        "--key",
+        "client-app-1.key",
+        "https://sms-proxy.local:8443/",
+    ]
