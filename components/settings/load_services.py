@@ -21,6 +21,7 @@ from components.settings.reader import ConfigError, ConfigSource, Section, set_f
 GIT_HTTPS_URL = re.compile(r"^https://[^\s/@]+(/[^\s]*)?$")
 GIT_SSH_URL = re.compile(r"^ssh://[^\s@/]+@[^\s/]+(:\d+)?/[^\s]+$")
 SCP_LIKE_URL = re.compile(r"^[^\s@/]+@[^\s:/]+:[^\s]+$")
+ORIGIN_URL_FIX = "pulumi config set --path 'flux.gitUrl' \"$(git remote get-url origin)\""
 
 
 def _key(name: str) -> str:
@@ -120,16 +121,30 @@ def _git_url(section: Section, mode: StackMode) -> str:
             "gitUrl", f"{git_url!r} is scp-like; Flux needs ssh://user@host/path", f"ssh://{user_host}/{path}"
         )
     if git_url and not (GIT_HTTPS_URL.match(git_url) or GIT_SSH_URL.match(git_url)):
-        meant = re.sub(r"^[A-Za-z][A-Za-z0-9+.-]*://", "", git_url.strip())
-        raise section.fail("gitUrl", f"{git_url!r} is not an https:// or ssh:// Git URL", f"https://{meant}")
+        shown = re.sub(r"//[^/@\s]*@", "//***@", git_url)  # never echo credentials someone put in the URL
+        problem = f"{shown!r} is not an https:// or ssh:// Git URL"
+        if shown != git_url:
+            problem += " (a token goes to the secret fluxGitToken, not into the URL)"
+        meant = _meant_git_url(git_url)
+        if meant:
+            raise section.fail("gitUrl", problem, meant)
+        raise section.fail_with("gitUrl", problem, ORIGIN_URL_FIX)
     if mode is StackMode.REMOTE and not git_url:
         # This repository's own remote: Flux syncs manifests/ from where this program lives.
-        raise section.fail_with(
-            "gitUrl",
-            "the remote stack hands the application layers to Flux and needs the Git URL of this repository",
-            "pulumi config set --path 'flux.gitUrl' \"$(git remote get-url origin)\"",
-        )
+        problem = "the remote stack hands the application layers to Flux and needs the Git URL of this repository"
+        raise section.fail_with("gitUrl", problem, ORIGIN_URL_FIX)
     return git_url
+
+
+def _meant_git_url(url: str) -> str:
+    """The valid URL `url` most likely means (no credentials in it), or "" when it names no host and path."""
+    parts = urlsplit(url.strip() if "://" in url else f"https://{url.strip()}")
+    host, path = parts.hostname or "", parts.path.strip("/")
+    if "." not in host or not path:
+        return ""
+    if parts.scheme == "ssh":
+        return f"ssh://{parts.username or 'git'}@{host}{f':{parts.port}' if parts.port else ''}/{path}"
+    return f"https://{host}/{path}"
 
 
 def _check_credentials(section: Section, settings: FluxSettings) -> None:

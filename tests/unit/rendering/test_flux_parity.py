@@ -25,7 +25,8 @@ from tests.harness.schemas import validate_object
 def run_pair(config: dict | None = None, secrets: dict | None = None) -> tuple[ProgramRun, ProgramRun]:
     """(remote run, local run with the same config): the remote stack file with `config` merged over it."""
     remote = run_stack("remote", config, secrets)
-    local_config = {**stack_config("remote"), "mode": "local"}
+    # The same cluster as the remote stack's (an existing one), not the local stack's default kind cluster.
+    local_config = {**stack_config("remote"), "mode": "local", "kubernetes": {"cluster": {"create": False}}}
     for key, value in (config or {}).items():
         local_config[key] = {**local_config.get(key, {}), **value}
     local = run_stack("local", local_config, secrets, replace=True)
