@@ -1,8 +1,10 @@
 """Typed, validating access to one structured Pulumi config key (an object per layer).
 
 `Section` wraps the dict behind a key such as `platform:vault` and hands out typed values. Every
-problem raises one `ConfigError` that names the full key path (`platform:vault.replicas`) and says how
-to fix it, so a bad stack file fails before any resource is registered.
+problem raises one `ConfigError` that names the full key path (`platform:vault.replicas`) and ends with
+`Fix: <command>`, a `pulumi config` command line that works when pasted: `--path` for nested keys, one
+`set --path 'key[i]'` per list element (`pulumi config set` has no `--json`), the closest valid value (not
+the default), secrets only from stdin. A bad stack file fails before any resource is registered.
 """
 
 from __future__ import annotations
@@ -110,11 +112,6 @@ def closest(value: str, candidates: Iterable[str]) -> str | None:
 
 def _closest_number(value: int, allowed: Iterable[int]) -> int:
     return min(allowed, key=lambda candidate: (abs(candidate - value), candidate))
-
-
-def set_hint(key_path: str, example: str) -> str:
-    """How to set a value: `pulumi config set --path` for nested keys (`example` is used as one shell word)."""
-    return f"pulumi config set {_path_flag(config_path(key_path))} {example}"
 
 
 class Section:
