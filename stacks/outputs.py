@@ -23,7 +23,7 @@ VAULT_FORWARD_PORT = 8200
 SHARES_COMMAND = (
     "pulumi stack export --show-secrets | jq -r '.deployment.resources[] "
     '| select(.urn | endswith("::vault-init")) | .outputs.keys | (.plaintext? // .) '
-    "| if type == \"string\" then fromjson else . end | .[]'"
+    '| if type == "string" then fromjson else . end | .[]\''
 )
 
 
