@@ -176,7 +176,9 @@ def runs(request, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path, 
         patch.setattr(policies, "app_secret_sources", with_cache_source(policies.app_secret_sources))
         config = {"app": {"secretsDelivery": mode}}
         remote = run_stack("remote", config)
-        local = run_stack("local", {**stack_config("remote"), "mode": "local", **config}, replace=True)
+        # On the remote stack's kind of cluster (an existing one), not the local default kind cluster.
+        existing = {"mode": "local", "kubernetes": {"cluster": {"create": False}}}
+        local = run_stack("local", {**stack_config("remote"), **existing, **config}, replace=True)
     return mode, repo, remote, local
 
 
