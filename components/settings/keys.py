@@ -24,7 +24,6 @@ from components.settings.reader import (
     ConfigError,
     ConfigSource,
     closest,
-    config_path,
     set_command,
     set_from_stdin,
 )
@@ -97,15 +96,16 @@ def _dotted(key: str, section: str, value: str | None) -> ConfigError:
     `value` is None for a secret (never echoed)."""
     head = PATH_SEPARATOR.split(key, maxsplit=1)[0]
     path = f"{PROJECT}:{section}{key[len(head) :]}"
-    remove = f"pulumi config rm '{key}'"
+    literal = shlex.quote(key)  # without --path: the key exactly as stored
+    remove = f"pulumi config rm {literal}"
     if value is None:
-        # A secret is moved, not echoed: `config get` prints it into the new key's argument.
-        fix = f"pulumi config set --path '{config_path(path)}' \"$(pulumi config get '{key}')\" && {remove}"
+        # Stored with --secret: moved through a pipe (`config get` prints it, `config set` reads stdin), never echoed.
+        fix = f"{set_from_stdin(path, f'pulumi config get {literal}')} && {remove}"
     else:
         fix = f"{remove} && {set_command(path, _typed(value))}"
     where = f"{PROJECT}:{section}" + (f" (not {head!r})" if section != head else "")
     return ConfigError(
-        f"{PROJECT}:{key}: a top-level key with a dot in its name: it was set without --path, so the program never "
+        f"{PROJECT}:{key}: a top-level key named like a path: it was set without --path, so the program never "
         f"reads it; the setting belongs inside {where}. Fix: {fix}"
     )
 

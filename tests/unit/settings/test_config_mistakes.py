@@ -44,6 +44,14 @@ MISTAKES = [
         "platform:ingress.clientApps[0]",
         "--path 'ingress.clientApps[0]' billing",
     ),
+    (
+        "nested key set with --secret and without --path",
+        "local",
+        {},
+        {"vault.replicas": "5"},
+        "platform:vault.replicas",
+        "pulumi config get vault.replicas | pulumi config set --path 'vault.replicas'",
+    ),
     ("misspelt section and --path missing", "local", {"valt.replicas": "3"}, {}, "platform:valt.replicas", "vault"),
     (
         "misspelt secret key",
