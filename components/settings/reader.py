@@ -134,7 +134,10 @@ class Section:
         return f"{self.key}.{name}"
 
     def fail(self, name: str, problem: str, value: Any) -> ConfigError:
-        """The error for field `name`, whose fix sets it to `value` (one plain value)."""
+        """The error for field `name`, whose fix sets it to `value` (one plain value, quoted here)."""
+        if isinstance(value, str) and (value[:1] in ("'", '"') or "--json" in value):
+            # A pre-quoted example or a `--json` fragment would print a fix that does not work when pasted.
+            raise TypeError(f"Section.fail({name!r}): pass the value itself; fail_with for a command, fail_unset to rm")
         return ConfigError(f"{self.path(name)}: {problem}. Fix: {set_command(self.path(name), value)}")
 
     def fail_with(self, name: str, problem: str, fix: str) -> ConfigError:

@@ -6,7 +6,7 @@ import pulumi
 import pytest
 
 from components.settings.load import load_settings
-from components.settings.reader import ConfigError
+from components.settings.reader import ConfigError, Section
 from tests.fixtures.config import REMOTE_OK, FakeConfig
 from tests.fixtures.pulumi_cli import StackConfig, apply_fix
 
@@ -298,3 +298,10 @@ def test_settings_are_immutable():
 def test_single_replica_is_standalone():
     settings = load_settings(FakeConfig({"vault": {"replicas": 1, "keyShares": 1, "keyThreshold": 1}}), "local")
     assert not settings.vault.ha and settings.vault.pods == ("vault-0",)
+
+
+@pytest.mark.parametrize("example", ['""', "'[\"a\"]' --json", '"$(cat ca.pem)"'])
+def test_a_pre_quoted_fix_fragment_is_a_programming_error(example):
+    """Section.fail quotes the value itself: the old fragments would print fixes that fail when pasted."""
+    with pytest.raises(TypeError, match="pass the value itself"):
+        Section("platform:vault", {}).fail("replicas", "bad", example)
