@@ -54,12 +54,11 @@ def load_s3(section: Section, mode: StackMode, source: ConfigSource) -> S3Settin
     if not settings.in_cluster:
         if not settings.endpoint:
             raise section.fail("endpoint", "an external S3 backend needs its endpoint", "https://s3.example")
-        for key, value in (
-            ("s3AccessKeyId", settings.access_key_id),
-            ("s3SecretAccessKey", settings.secret_access_key),
-        ):
-            if value is None:
-                raise ConfigError(f"{_key(key)}: the external S3 backend needs credentials. Fix: {secret_fix(key)}")
+        credentials = {"s3AccessKeyId": settings.access_key_id, "s3SecretAccessKey": settings.secret_access_key}
+        missing = [key for key, value in credentials.items() if value is None]
+        if missing:
+            fix = " && ".join(secret_fix(key) for key in missing)
+            raise ConfigError(f"{_key(missing[0])}: the external S3 backend needs credentials. Fix: {fix}")
     section.finish()
     return settings
 
