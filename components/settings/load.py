@@ -13,6 +13,7 @@ import re
 
 import pulumi
 
+from components.settings.keys import PulumiConfigSource, check_keys
 from components.settings.load_services import load_flux, load_registry, load_s3
 from components.settings.load_vault import VaultSecrets, load_vault
 from components.settings.model import (
@@ -31,7 +32,16 @@ from components.settings.model import (
     Settings,
     StackMode,
 )
-from components.settings.reader import DNS1123_LABEL, ConfigError, ConfigSource, Section, set_hint
+from components.settings.reader import (
+    DNS1123_LABEL,
+    ConfigError,
+    ConfigSource,
+    Section,
+    closest,
+    list_commands,
+    rm_command,
+    set_command,
+)
 from components.settings.versions import IMAGES
 
 KEY_ALGORITHMS = {"RSA": (2048, 3072, 4096), "ECDSA": (256, 384, 521), "Ed25519": (0,)}
@@ -46,8 +56,8 @@ def _section(source: ConfigSource, name: str) -> Section:
         raw = source.get_object(name)
     except Exception as error:  # pulumi raises on values that are not JSON
         raise ConfigError(
-            f"{_key(name)}: not a structured value ({error}). Fix: set its fields with "
-            f"{set_hint(_key(name) + '.<field>', '<value>')}"
+            f"{_key(name)}: not a structured value ({error}); set its fields with "
+            f"pulumi config set --path '{name}.<field>' <value>. Fix: {rm_command(_key(name))}"
         ) from error
     return Section(_key(name), raw)
 
@@ -55,10 +65,11 @@ def _section(source: ConfigSource, name: str) -> Section:
 def _kubernetes(section: Section, mode: StackMode) -> KubernetesSettings:
     context = section.string("context", "")
     cluster = section.section("cluster")
+    # The local stack never touches a cluster nobody named: without a context it creates its own kind cluster.
     settings = KubernetesSettings(
         context=context,
         cluster=LocalClusterSettings(
-            create=cluster.boolean("create", False),
+            create=cluster.boolean("create", mode is StackMode.LOCAL and not context),
             name=cluster.name("name", "platform"),
             encryption_at_rest=cluster.boolean("encryptionAtRest", True),
             http_port=cluster.integer("httpPort", 8080, minimum=1, maximum=65535),
@@ -67,11 +78,18 @@ def _kubernetes(section: Section, mode: StackMode) -> KubernetesSettings:
         ),
     )
     if settings.cluster.create and mode is not StackMode.LOCAL:
-        raise cluster.fail("create", "only the local stack creates its own kind cluster", "false")
+        raise cluster.fail("create", "only the local stack creates its own kind cluster", False)
     if settings.cluster.create and context:
-        raise section.fail("context", "kubernetes.cluster.create uses the new cluster's own kubeconfig", '""')
+        raise cluster.fail(
+            "create",
+            f"kubernetes.context {context!r} deploys to that existing cluster, kubernetes.cluster.create to a new kind "
+            "cluster: choose one (to keep the kind cluster instead: pulumi config rm --path 'kubernetes.context')",
+            False,
+        )
     if settings.cluster.http_port == settings.cluster.https_port:
-        raise cluster.fail("httpsPort", "must differ from httpPort", "8443")
+        raise cluster.fail(
+            "httpsPort", "must differ from httpPort", 8443 if settings.cluster.http_port != 8443 else 8444
+        )
     cluster.finish()
     section.finish()
     return settings
@@ -105,9 +123,8 @@ def _pki(section: Section) -> PkiSettings:
     default_size = {"RSA": 4096, "ECDSA": 384, "Ed25519": 0}[algorithm]
     size = section.integer("keySize", default_size, minimum=0, maximum=8192)
     if size not in sizes:
-        raise section.fail(
-            "keySize", f"{size} is not a valid size for {algorithm}; allowed: {sizes}", str(default_size)
-        )
+        meant = min(sizes, key=lambda allowed: (abs(allowed - size), allowed))
+        raise section.fail("keySize", f"{size} is not a valid size for {algorithm}; allowed: {sizes}", meant)
     settings = PkiSettings(
         key_algorithm=algorithm,
         key_size=size,
@@ -124,13 +141,29 @@ def _pki(section: Section) -> PkiSettings:
         duration = _hours(getattr(settings, f"{attr}_duration"))
         renew = _hours(getattr(settings, f"{attr}_renew_before"))
         if renew >= duration:
-            raise section.fail(f"{prefix}RenewBefore", "must be shorter than the certificate's duration", "720h")
+            raise section.fail(
+                f"{prefix}RenewBefore", "must be shorter than the certificate's duration", _third(duration)
+            )
     if _hours(settings.leaf_duration) > _hours(settings.intermediate_ca_duration):
-        raise section.fail("leafDuration", "must not outlive the intermediate CA", "2160h")
+        bound = settings.intermediate_ca_duration
+        meant = "2160h" if _hours("2160h") <= _hours(bound) else bound
+        raise section.fail("leafDuration", "must not outlive the intermediate CA", meant)
     if _hours(settings.intermediate_ca_duration) > _hours(settings.root_ca_duration):
-        raise section.fail("intermediateCaDuration", "must not outlive the root CA", "8760h")
+        bound = settings.root_ca_duration
+        meant = "8760h" if _hours("8760h") <= _hours(bound) else bound
+        raise section.fail("intermediateCaDuration", "must not outlive the root CA", meant)
     section.finish()
     return settings
+
+
+def _third(hours: float) -> str:
+    """A renewal window a third of the lifetime (cert-manager's own default), as whole hours or minutes."""
+    return f"{int(hours // 3)}h" if hours >= 3 else f"{max(1, int(hours * 20))}m"
+
+
+def _client_name(name: str) -> str:
+    label = re.sub(r"[^a-z0-9-]", "-", name.lower())[:52].strip("-")
+    return label or "client-app"
 
 
 def _hours(duration: str) -> float:
@@ -170,7 +203,7 @@ def _app(section: Section) -> AppSettings:
         image_source=_image_source(section),
     )
     if settings.http_port == settings.metrics_port:
-        raise section.fail("metricsPort", "must differ from httpPort", "4000")
+        raise section.fail("metricsPort", "must differ from httpPort", settings.http_port + 1000)
     section.finish()
     return settings
 
@@ -205,24 +238,28 @@ def _ingress(section: Section, mode: StackMode, cluster: LocalClusterSettings) -
             "serviceType", "the program's kind cluster reaches Traefik only through node ports", "NodePort"
         )
     # Each name becomes a certificate CN and the Secret `<name>-client-tls` (components/client_certificates.py).
-    example = '\'["billing", "reports"]\' --json'
+    key = section.path("clientApps")
+    fixed = list(dict.fromkeys(_client_name(app) for app in settings.client_apps))
     for app in settings.client_apps:
         if not DNS1123_LABEL.match(app) or len(app) > 52:
-            raise section.fail("clientApps", f"{app!r} is not a DNS-1123 label of at most 52 characters", example)
+            problem = f"{app!r} is not a DNS-1123 label of at most 52 characters"
+            raise section.fail_with("clientApps", problem, list_commands(key, fixed))
     if len(set(settings.client_apps)) != len(settings.client_apps):
-        raise section.fail("clientApps", "names must be unique (one certificate each)", example)
+        raise section.fail_with("clientApps", "names must be unique (one certificate each)", list_commands(key, fixed))
     section.finish()
     return settings
 
 
 def load_settings(source: ConfigSource, stack: str) -> Settings:
     """Read and validate every config key of the stack. Raises ConfigError on the first bad value."""
+    check_keys(source)
     modes = [member.value for member in StackMode]
     name = source.get("mode") or (stack if stack in modes else "")
     if name not in modes:
+        meant = closest(name, modes) or "local"
         raise ConfigError(
             f"{_key('mode')}: unknown mode {name!r} for stack {stack!r}; allowed: {', '.join(modes)}. "
-            "Fix: pulumi config set mode local"
+            f"Fix: pulumi config set mode {meant}"
         )
     mode = StackMode(name)
     kubernetes = _kubernetes(_section(source, "kubernetes"), mode)
@@ -236,6 +273,7 @@ def load_settings(source: ConfigSource, stack: str) -> Settings:
             _section(source, "vault"),
             mode,
             VaultSecrets(
+                default_anti_affinity=_default_anti_affinity(kubernetes),
                 unseal_keys=source.get_secret("vaultUnsealKeys"),
                 root_token=source.get_secret("vaultRootToken"),
                 external_role_id=source.get_secret("vaultExternalRoleId"),
@@ -259,7 +297,8 @@ def _check_image_source(settings: Settings) -> None:
     """`app.imageSource` fills the local stack's in-cluster registry, under the references the pods pull."""
     if settings.app.image_source is None:
         return
-    key, example = f"{PROJECT}:app.imageSource", "pulumi config rm --path app.imageSource"
+    key = f"{PROJECT}:app.imageSource"
+    example = rm_command(key)
     if settings.mode is not StackMode.LOCAL and settings.registry.in_cluster:
         raise ConfigError(
             f"{key}: the remote stack's in-cluster registry comes up through Flux after `pulumi up`, so nothing can "
@@ -271,7 +310,7 @@ def _check_image_source(settings: Settings) -> None:
             raise ConfigError(
                 f"{PROJECT}:app.{name}: {reference!r} must be a tagged image on registry.host "
                 f"({settings.registry.host}) for app.imageSource to copy it there. Fix: "
-                f"{set_hint(f'{PROJECT}:app.{name}', f'{settings.registry.host}/<name>:<tag>')}"
+                f"{set_command(f'{PROJECT}:app.{name}', f'{settings.registry.host}/{settings.app.name}:0.1.0')}"
             )
 
 
@@ -279,6 +318,13 @@ def _monitoring(section: Section) -> MonitoringSettings:
     settings = MonitoringSettings(node_exporter=section.boolean("nodeExporter", True))
     section.finish()
     return settings
+
+
+def _default_anti_affinity(kubernetes: KubernetesSettings) -> AntiAffinity:
+    """`required` (one Vault pod per node) unless the program's own kind cluster has a single node: then
+    `preferred`, so the default local stack schedules. An explicit `required` is still checked below."""
+    single_node_kind = kubernetes.cluster.create and kubernetes.cluster.workers == 0
+    return AntiAffinity.PREFERRED if single_node_kind else AntiAffinity.REQUIRED
 
 
 def _check_vault_nodes(settings: Settings, section: Section) -> None:
@@ -303,7 +349,7 @@ def _check_vault_nodes(settings: Settings, section: Section) -> None:
 
 def settings_from_pulumi() -> Settings:
     """The settings of the running stack."""
-    return load_settings(pulumi.Config(PROJECT), pulumi.get_stack())
+    return load_settings(PulumiConfigSource(), pulumi.get_stack())
 
 
 __all__ = ["ConfigError", "Settings", "load_settings", "settings_from_pulumi"]

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
+from components.settings.keys import secret_fix
 from components.settings.model import (
     PROJECT,
     FluxSettings,
@@ -14,11 +16,12 @@ from components.settings.model import (
     S3Settings,
     StackMode,
 )
-from components.settings.reader import ConfigError, ConfigSource, Section
+from components.settings.reader import ConfigError, ConfigSource, Section, set_from_stdin
 
 GIT_HTTPS_URL = re.compile(r"^https://[^\s/@]+(/[^\s]*)?$")
 GIT_SSH_URL = re.compile(r"^ssh://[^\s@/]+@[^\s/]+(:\d+)?/[^\s]+$")
 SCP_LIKE_URL = re.compile(r"^[^\s@/]+@[^\s:/]+:[^\s]+$")
+ORIGIN_URL_FIX = "pulumi config set --path 'flux.gitUrl' \"$(git remote get-url origin)\""
 
 
 def _key(name: str) -> str:
@@ -51,15 +54,11 @@ def load_s3(section: Section, mode: StackMode, source: ConfigSource) -> S3Settin
     if not settings.in_cluster:
         if not settings.endpoint:
             raise section.fail("endpoint", "an external S3 backend needs its endpoint", "https://s3.example")
-        for key, value in (
-            ("s3AccessKeyId", settings.access_key_id),
-            ("s3SecretAccessKey", settings.secret_access_key),
-        ):
-            if value is None:
-                raise ConfigError(
-                    f"{_key(key)}: the external S3 backend needs credentials. "
-                    f"Fix: pulumi config set --secret {key} <value>"
-                )
+        credentials = {"s3AccessKeyId": settings.access_key_id, "s3SecretAccessKey": settings.secret_access_key}
+        missing = [key for key, value in credentials.items() if value is None]
+        if missing:
+            fix = " && ".join(secret_fix(key) for key in missing)
+            raise ConfigError(f"{_key(missing[0])}: the external S3 backend needs credentials. Fix: {fix}")
     section.finish()
     return settings
 
@@ -80,7 +79,7 @@ def load_registry(section: Section, source: ConfigSource) -> RegistrySettings:
         if settings.password is None:
             raise ConfigError(
                 f"{_key('registryPassword')}: the external registry needs a password or token. "
-                "Fix: pulumi config set --secret registryPassword <value>"
+                f"Fix: {secret_fix('registryPassword')}"
             )
     section.finish()
     return settings
@@ -91,7 +90,7 @@ def load_flux(section: Section, mode: StackMode, source: ConfigSource) -> FluxSe
     refs = {name: section.string(name, "") for name in ("branch", "tag", "semver")}
     chosen = [name for name, value in refs.items() if value]
     if len(chosen) > 1:
-        raise section.fail(chosen[1], f"set only one of branch, tag, semver (got {', '.join(chosen)})", '""')
+        raise section.fail_unset(chosen[1], f"set only one of branch, tag, semver (got {', '.join(chosen)})")
     settings = FluxSettings(
         git_url=git_url,
         branch=refs["branch"] or ("" if chosen else "main"),
@@ -116,20 +115,35 @@ def load_flux(section: Section, mode: StackMode, source: ConfigSource) -> FluxSe
 def _git_url(section: Section, mode: StackMode) -> str:
     git_url = section.string("gitUrl", "")
     if git_url and SCP_LIKE_URL.match(git_url):
+        user_host, _, path = git_url.partition(":")
         raise section.fail(
-            "gitUrl",
-            f"{git_url!r} is scp-like; Flux needs ssh://user@host/path",
-            "ssh://git@github.com/org/repo",
+            "gitUrl", f"{git_url!r} is scp-like; Flux needs ssh://user@host/path", f"ssh://{user_host}/{path}"
         )
     if git_url and not (GIT_HTTPS_URL.match(git_url) or GIT_SSH_URL.match(git_url)):
-        raise section.fail("gitUrl", f"{git_url!r} is not an https:// or ssh:// Git URL", "https://github.com/org/repo")
+        shown = re.sub(r"//[^/@\s]*@", "//***@", git_url)  # never echo credentials someone put in the URL
+        problem = f"{shown!r} is not an https:// or ssh:// Git URL"
+        if shown != git_url:
+            problem += " (a token goes to the secret fluxGitToken, not into the URL)"
+        meant = _meant_git_url(git_url)
+        if meant:
+            raise section.fail("gitUrl", problem, meant)
+        raise section.fail_with("gitUrl", problem, ORIGIN_URL_FIX)
     if mode is StackMode.REMOTE and not git_url:
-        raise section.fail(
-            "gitUrl",
-            "the remote stack hands the application layers to Flux and needs the Git URL",
-            "https://github.com/org/repo",
-        )
+        # This repository's own remote: Flux syncs manifests/ from where this program lives.
+        problem = "the remote stack hands the application layers to Flux and needs the Git URL of this repository"
+        raise section.fail_with("gitUrl", problem, ORIGIN_URL_FIX)
     return git_url
+
+
+def _meant_git_url(url: str) -> str:
+    """The valid URL `url` most likely means (no credentials in it), or "" when it names no host and path."""
+    parts = urlsplit(url.strip() if "://" in url else f"https://{url.strip()}")
+    host, path = parts.hostname or "", parts.path.strip("/")
+    if "." not in host or not path:
+        return ""
+    if parts.scheme == "ssh":
+        return f"ssh://{parts.username or 'git'}@{host}{f':{parts.port}' if parts.port else ''}/{path}"
+    return f"https://{host}/{path}"
 
 
 def _check_credentials(section: Section, settings: FluxSettings) -> None:
@@ -138,16 +152,15 @@ def _check_credentials(section: Section, settings: FluxSettings) -> None:
         if settings.git_ssh_key is None:
             raise ConfigError(
                 f"{_key('fluxGitSshKey')}: {section.path('gitUrl')} is an SSH URL and needs a deploy key. "
-                "Fix: pulumi config set --secret fluxGitSshKey < deploy_key"
+                f"Fix: {secret_fix('fluxGitSshKey')}"
             )
         if not settings.known_hosts:
-            raise section.fail(
-                "knownHosts",
-                "an SSH URL needs the host's key (ssh-keyscan <host>)",
-                '"$(ssh-keyscan github.com)"',
-            )
+            host = urlsplit(settings.git_url)
+            keyscan = f"ssh-keyscan {f'-p {host.port} ' if host.port else ''}{host.hostname}"
+            fix = set_from_stdin(section.path("knownHosts"), keyscan)
+            raise section.fail_with("knownHosts", f"an SSH URL needs the host's key ({keyscan})", fix)
     elif settings.private and settings.git_token is None:
         raise ConfigError(
-            f"{_key('fluxGitToken')}: {section.path('private')} is true but no token is set. "
-            "Fix: pulumi config set --secret fluxGitToken <token with read access>"
+            f"{_key('fluxGitToken')}: {section.path('private')} is true but no token (with read access) is set. "
+            f"Fix: {secret_fix('fluxGitToken')}"
         )

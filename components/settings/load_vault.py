@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 import pulumi
 
+from components.settings.keys import secret_fix
 from components.settings.model import PROJECT, AntiAffinity, StackMode, VaultPlacement, VaultSettings
-from components.settings.reader import ConfigError, Section
+from components.settings.reader import ConfigError, Section, set_command, set_from_stdin
 
 VAULT_URL = re.compile(r"^https://[^\s/:]+(:\d{1,5})?/?$")
 VAULT_URL_WHAT = "an https:// Vault address (scheme, host, optional port; TLS is mandatory)"
@@ -24,6 +25,7 @@ APP_API_EXAMPLE = "https://api.app-cluster.example.com:6443"
 class VaultSecrets:
     """The Vault-related secret config keys (each a Pulumi secret, None when unset)."""
 
+    default_anti_affinity: AntiAffinity = AntiAffinity.REQUIRED  # follows the nodes the program knows
     unseal_keys: pulumi.Output[str] | None = None  # vaultUnsealKeys
     root_token: pulumi.Output[str] | None = None  # vaultRootToken
     external_role_id: pulumi.Output[str] | None = None  # vaultExternalRoleId
@@ -42,7 +44,7 @@ def load_vault(section: Section, mode: StackMode, secrets: VaultSecrets) -> Vaul
     settings = VaultSettings(
         release_name=section.name("releaseName", "vault"),
         replicas=replicas,
-        anti_affinity=section.choice("antiAffinity", AntiAffinity.REQUIRED),
+        anti_affinity=section.choice("antiAffinity", secrets.default_anti_affinity),
         key_shares=shares,
         key_threshold=threshold,
         pgp_keys=pgp_keys,
@@ -80,7 +82,7 @@ def _replicas(section: Section) -> int:
             "replicas",
             f"{replicas} Raft voters tolerate no more failures than {replicas - 1} and 2 have no quorum "
             "after one loss; use 1 (standalone) or an odd number (3, 5, 7)",
-            "3",
+            replicas + 1,
         )
     return replicas
 
@@ -90,32 +92,34 @@ def _key_shares(section: Section, mode: StackMode, secrets: VaultSecrets) -> tup
     shares = section.integer("keyShares", default_shares, minimum=1, maximum=10)
     threshold = section.integer("keyThreshold", min(default_threshold, shares), minimum=1, maximum=10)
     if threshold > shares:
-        raise section.fail("keyThreshold", f"threshold {threshold} is greater than keyShares {shares}", str(shares))
+        raise section.fail("keyThreshold", f"threshold {threshold} is greater than keyShares {shares}", shares)
     if shares > 1 and threshold == 1:
-        raise section.fail("keyThreshold", "a threshold of 1 lets any single share holder unseal", "2")
+        raise section.fail("keyThreshold", "a threshold of 1 lets any single share holder unseal", shares // 2 + 1)
     pgp_keys = section.string_list("pgpKeys")
     if pgp_keys and len(pgp_keys) != shares:
-        raise section.fail(
-            "pgpKeys",
-            f"{len(pgp_keys)} PGP keys for {shares} shares; give exactly one per share",
-            "'[...]' --json",
+        # One share per key given: keyShares follows the list (and the threshold stays within it).
+        count = len(pgp_keys)
+        fix = set_command(section.path("keyShares"), count)
+        if threshold > count or (count > 1 and threshold == 1):
+            fix += f" && {set_command(section.path('keyThreshold'), count // 2 + 1)}"
+        raise section.fail_with(
+            "pgpKeys", f"{count} PGP keys for {shares} shares (keyShares); give exactly one per share", fix
         )
     if pgp_keys and secrets.unseal_keys is None:
         raise ConfigError(
             f"{_key('vaultUnsealKeys')}: with {section.path('pgpKeys')} the shares are encrypted, so the program "
-            "needs the decrypted shares to unseal. Fix: pulumi config set --secret vaultUnsealKeys "
-            "'[\"<share>\", ...]' (at least keyThreshold shares), or remove vault.pgpKeys"
+            "needs the decrypted shares (a JSON list of at least keyThreshold of them) to unseal. "
+            f"Fix: {secret_fix('vaultUnsealKeys')}"
         )
     return shares, threshold, pgp_keys
 
 
 def _placement(section: Section, kube_context: str, external_address: str) -> VaultPlacement:
     if kube_context and external_address:
-        raise section.fail(
+        raise section.fail_unset(
             "externalAddress",
             "set either kubeContext (deploy Vault to a second cluster) or externalAddress (use an existing "
             "Vault, deploy none), not both",
-            '""',
         )
     if external_address:
         return VaultPlacement.EXTERNAL
@@ -127,11 +131,11 @@ def _placement(section: Section, kube_context: str, external_address: str) -> Va
 def _check_placement(section: Section, settings: VaultSettings) -> None:
     """The addresses and CA each placement needs, and none it does not use."""
     if settings.external and "-----BEGIN CERTIFICATE-----" not in settings.external_ca_cert:
-        raise section.fail(
+        raise section.fail_with(
             "externalCaCert",
             "an external Vault needs the PEM CA certificate that signed its TLS certificate "
             "(the operators and the database engine verify it)",
-            '"$(cat vault-ca.pem)"',
+            set_from_stdin(section.path("externalCaCert"), "< vault-ca.pem"),
         )
     if settings.separate_cluster and not settings.advertise_address:
         raise section.fail(
@@ -141,9 +145,9 @@ def _check_placement(section: Section, settings: VaultSettings) -> None:
             VAULT_URL_EXAMPLE,
         )
     if settings.advertise_address and not settings.separate_cluster:
-        raise section.fail("advertiseAddress", "only used with kubeContext (Vault in a second cluster)", '""')
+        raise section.fail_unset("advertiseAddress", "only used with kubeContext (Vault in a second cluster)")
     if settings.external_ca_cert and not settings.external:
-        raise section.fail("externalAddress", "externalCaCert is set but no external Vault address", '""')
+        raise section.fail_unset("externalCaCert", "only used with externalAddress (an existing Vault)")
     if settings.separate_cluster and not settings.app_api_address:
         raise section.fail(
             "appApiAddress",
@@ -152,7 +156,7 @@ def _check_placement(section: Section, settings: VaultSettings) -> None:
             APP_API_EXAMPLE,
         )
     if settings.app_api_address and settings.in_app_cluster:
-        raise section.fail("appApiAddress", "only used when Vault runs outside this cluster", '""')
+        raise section.fail_unset("appApiAddress", "only used when Vault runs outside this cluster")
 
 
 def _check_external_approle(section: Section, settings: VaultSettings) -> None:
@@ -165,7 +169,7 @@ def _check_external_approle(section: Section, settings: VaultSettings) -> None:
         given = "vaultExternalRoleId" if role_id is not None else "vaultExternalSecretId"
         raise ConfigError(
             f"{_key(given)}: AppRole credentials are only used with {section.path('externalAddress')} (an existing "
-            "Vault the program configures). Fix: pulumi config rm vaultExternalRoleId; "
+            "Vault the program configures). Fix: pulumi config rm vaultExternalRoleId && "
             "pulumi config rm vaultExternalSecretId"
         )
     missing = "vaultExternalSecretId" if secret_id is None else "vaultExternalRoleId" if role_id is None else ""
@@ -173,8 +177,7 @@ def _check_external_approle(section: Section, settings: VaultSettings) -> None:
         other = "vaultExternalRoleId" if missing == "vaultExternalSecretId" else "vaultExternalSecretId"
         raise ConfigError(
             f"{_key(missing)}: {other} is set, so the program logs in to the existing Vault with an AppRole and "
-            f"needs both. Fix: pulumi config set --secret {missing} <value from the Vault operator>, "
-            f"or pulumi config rm {other}"
+            f"needs both (from the Vault operator). Fix: {secret_fix(missing)}"
         )
     if not settings.app_api_address:
         raise section.fail(

@@ -1,13 +1,17 @@
 """Typed, validating access to one structured Pulumi config key (an object per layer).
 
 `Section` wraps the dict behind a key such as `platform:vault` and hands out typed values. Every
-problem raises one `ConfigError` that names the full key path (`platform:vault.replicas`) and says how
-to fix it, so a bad stack file fails before any resource is registered.
+problem raises one `ConfigError` that names the full key path (`platform:vault.replicas`) and ends with
+`Fix: <command>`, a `pulumi config` command line that works when pasted: `--path` for nested keys, one
+`set --path 'key[i]'` per list element (`pulumi config set` has no `--json`), the closest valid value (not
+the default), secrets only from stdin. A bad stack file fails before any resource is registered.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
+import shlex
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar
@@ -24,11 +28,16 @@ IMAGE_REF = re.compile(r"^[a-z0-9][a-z0-9._/:-]*[a-z0-9](:[A-Za-z0-9_][A-Za-z0-9
 
 
 class ConfigSource(Protocol):
-    """What settings need from `pulumi.Config` (a protocol so tests can pass a dict-backed fake)."""
+    """What settings need from the stack's config (a protocol so tests can pass a dict-backed fake).
+
+    `keys()` lists every key of the project's namespace the stack sets (without `platform:`), each mapped to
+    whether it is a secret: `pulumi.Config` cannot list keys, so the unknown-key check needs it.
+    """
 
     def get(self, key: str) -> str | None: ...
     def get_object(self, key: str) -> Any: ...
     def get_secret(self, key: str) -> pulumi.Output[str] | None: ...
+    def keys(self) -> Mapping[str, bool]: ...
 
 
 ChoiceT = TypeVar("ChoiceT", bound=StrEnum)
@@ -38,13 +47,71 @@ class ConfigError(ValueError):
     """A stack configuration value is invalid. The message names the key and the fix."""
 
 
-def set_hint(key_path: str, example: str) -> str:
-    """How to set a value: `pulumi config set --path` for nested keys."""
-    project_key, _, path = key_path.partition(":")
-    _ = project_key
-    if "." in path:
-        return f"pulumi config set --path '{path}' {example}"
-    return f"pulumi config set {path} {example}"
+def config_path(key_path: str) -> str:
+    """`platform:vault.replicas` -> `vault.replicas` (what `pulumi config` takes inside this project)."""
+    return key_path.partition(":")[2] or key_path
+
+
+def shell_value(value: Any) -> str:
+    """A value as one shell word that `pulumi config set --path` reads back as the same type."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return str(value)
+    return shlex.quote(str(value))
+
+
+def _path_flag(path: str) -> str:
+    # A top-level key takes no --path: with it, a key like `mode` would work too, but the plain form is
+    # what the README shows. Anything with a `.` or `[` must have it, or Pulumi stores a literal dotted key.
+    return f"--path '{path}'" if "." in path or "[" in path else path
+
+
+def set_command(key_path: str, value: Any) -> str:
+    """`pulumi config set` for one plain value (nested keys with `--path`)."""
+    return f"pulumi config set {_path_flag(config_path(key_path))} {shell_value(value)}"
+
+
+def set_from_stdin(key_path: str, producer: str, *, secret: bool = False) -> str:
+    """`pulumi config set` reading the value from stdin: `< file` or `command |` (secrets never in argv).
+    Pulumi strips one trailing newline from stdin."""
+    flags = "--secret " if secret else ""
+    target = f"pulumi config set {flags}{_path_flag(config_path(key_path))}"
+    return f"{target} {producer}" if producer.startswith("<") else f"{producer} | {target}"
+
+
+def list_commands(key_path: str, items: Iterable[Any]) -> str:
+    """Replace a list: `rm` the old value, then one `set --path 'key[i]'` per element (`set` has no --json)."""
+    path = config_path(key_path)
+    commands = [f"pulumi config rm --path '{path}'"]
+    commands += [f"pulumi config set --path '{path}[{i}]' {shell_value(item)}" for i, item in enumerate(items)]
+    return " && ".join(commands)
+
+
+def map_commands(key_path: str, entries: Mapping[str, Any]) -> str:
+    """Replace a map of strings: `rm` the old value, then one `set --path 'key.NAME'` per entry."""
+    path = config_path(key_path)
+    commands = [f"pulumi config rm --path '{path}'"]
+    commands += [f"pulumi config set --path '{path}.{name}' {shell_value(value)}" for name, value in entries.items()]
+    return " && ".join(commands)
+
+
+def rm_command(key_path: str) -> str:
+    path = config_path(key_path)
+    return f"pulumi config rm {_path_flag(path)}"
+
+
+def closest(value: str, candidates: Iterable[str]) -> str | None:
+    """The candidate `value` most likely meant (case-insensitive; None when nothing is close)."""
+    by_folded = {candidate.casefold(): candidate for candidate in candidates}
+    if value.casefold() in by_folded:
+        return by_folded[value.casefold()]
+    found = difflib.get_close_matches(value.casefold(), list(by_folded), n=1, cutoff=0.6)
+    return by_folded[found[0]] if found else None
+
+
+def _closest_number(value: int, allowed: Iterable[int]) -> int:
+    return min(allowed, key=lambda candidate: (abs(candidate - value), candidate))
 
 
 class Section:
@@ -55,8 +122,9 @@ class Section:
             data = {}
         if not isinstance(data, Mapping):
             raise ConfigError(
-                f"{key}: expected an object (a YAML mapping of settings), got {type(data).__name__}. "
-                f"Fix: set individual fields, e.g. {set_hint(key + '.<field>', '<value>')}"
+                f"{key}: expected an object (a YAML mapping of settings), got {type(data).__name__} {data!r}; "
+                f"set single fields with pulumi config set --path '{config_path(key)}.<field>' <value>. "
+                f"Fix: {rm_command(key)}"
             )
         self.key = key
         self._data = dict(data)
@@ -65,8 +133,20 @@ class Section:
     def path(self, name: str) -> str:
         return f"{self.key}.{name}"
 
-    def fail(self, name: str, problem: str, example: str) -> ConfigError:
-        return ConfigError(f"{self.path(name)}: {problem}. Fix: {set_hint(self.path(name), example)}")
+    def fail(self, name: str, problem: str, value: Any) -> ConfigError:
+        """The error for field `name`, whose fix sets it to `value` (one plain value, quoted here)."""
+        if isinstance(value, str) and (value[:1] in ("'", '"') or "--json" in value):
+            # A pre-quoted example or a `--json` fragment would print a fix that does not work when pasted.
+            raise TypeError(f"Section.fail({name!r}): pass the value itself; fail_with for a command, fail_unset to rm")
+        return ConfigError(f"{self.path(name)}: {problem}. Fix: {set_command(self.path(name), value)}")
+
+    def fail_with(self, name: str, problem: str, fix: str) -> ConfigError:
+        """The error for field `name` with a fix that is already a command line."""
+        return ConfigError(f"{self.path(name)}: {problem}. Fix: {fix}")
+
+    def fail_unset(self, name: str, problem: str) -> ConfigError:
+        """The error for field `name` that must not be set here: the fix removes it."""
+        return self.fail_with(name, problem, rm_command(self.path(name)))
 
     def has(self, name: str) -> bool:
         return self._data.get(name) is not None
@@ -88,13 +168,14 @@ class Section:
         value = self._raw(name)
         if value is None:
             return default
-        example = example or (default or "<value>")
+        example = example or default
         if not isinstance(value, str):
-            raise self.fail(name, f"expected {what}, got {value!r}", example)
+            raise self.fail(name, f"expected {what}, got {value!r}", example or str(value))
         if choices is not None:
             allowed = list(choices)
             if value not in allowed:
-                raise self.fail(name, f"unknown value {value!r}; allowed: {', '.join(allowed)}", allowed[0])
+                meant = closest(value, allowed) or (default if default in allowed else allowed[0])
+                raise self.fail(name, f"unknown value {value!r}; allowed: {', '.join(allowed)}", meant)
         if pattern is not None and not pattern.match(value):
             raise self.fail(name, f"{value!r} is not {what}", example)
         return value
@@ -106,13 +187,19 @@ class Section:
 
     def name(self, name: str, default: str) -> str:
         """A Kubernetes object or namespace name (DNS-1123 label, at most 63 characters)."""
-        value = self.string(name, default, pattern=DNS1123_LABEL, what="a DNS-1123 label", example=default)
+        raw = self._data.get(name)
+        example = _dns_label(raw) if isinstance(raw, str) else default
+        value = self.string(name, default, pattern=DNS1123_LABEL, what="a DNS-1123 label", example=example)
         if len(value) > 63:
-            raise self.fail(name, f"{value!r} is longer than 63 characters", default)
+            raise self.fail(name, f"{value!r} is longer than 63 characters", value[:63].rstrip("-"))
         return value
 
     def hostname(self, name: str, default: str) -> str:
-        value = self.string(name, default, pattern=DNS1123_SUBDOMAIN, what="a DNS name (lower case)", example=default)
+        raw = self._data.get(name)
+        example = raw.lower().replace("_", "-") if isinstance(raw, str) else default
+        if not DNS1123_SUBDOMAIN.match(example):
+            example = default
+        value = self.string(name, default, pattern=DNS1123_SUBDOMAIN, what="a DNS name (lower case)", example=example)
         if len(value) > 253:
             raise self.fail(name, "a DNS name has at most 253 characters", default)
         return value
@@ -135,11 +222,13 @@ class Section:
         value = self._raw(name)
         if value is None:
             return default
-        # JSON/YAML booleans are ints in Python; refuse them explicitly.
+        # JSON/YAML booleans are ints in Python; refuse them explicitly. A string of digits is what
+        # `pulumi config set` without --path stores: suggest the same number, which --path stores as one.
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(name, f"expected a whole number, got {value!r}", str(default))
+            meant = int(value) if isinstance(value, str) and value.strip().isdigit() else default
+            raise self.fail(name, f"expected a whole number, got {value!r}", _clamp(meant, minimum, maximum))
         if not minimum <= value <= maximum:
-            raise self.fail(name, f"{value} is out of range {minimum}..{maximum}", str(default))
+            raise self.fail(name, f"{value} is out of range {minimum}..{maximum}", _clamp(value, minimum, maximum))
         return value
 
     def boolean(self, name: str, default: bool) -> bool:
@@ -147,7 +236,8 @@ class Section:
         if value is None:
             return default
         if not isinstance(value, bool):
-            raise self.fail(name, f"expected true or false, got {value!r}", str(default).lower())
+            meant = BOOLEAN_WORDS.get(str(value).strip().casefold(), default)
+            raise self.fail(name, f"expected true or false, got {value!r}", meant)
         return value
 
     def string_list(self, name: str, default: Iterable[str] = ()) -> tuple[str, ...]:
@@ -155,18 +245,24 @@ class Section:
         if value is None:
             return tuple(default)
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            raise self.fail(name, f"expected a list of strings, got {value!r}", '\'["a", "b"]\' --json')
+            items = _list_items(value) or list(default) or ["value"]
+            fix = list_commands(self.path(name), items)
+            raise self.fail_with(name, f"expected a list of strings, got {value!r}", fix)
         return tuple(value)
 
     def mapping(self, name: str) -> dict[str, str]:
         value = self._raw(name)
         if value is None:
             return {}
-        if not isinstance(value, Mapping) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        # `pulumi config set --path` stores digits and true/false as numbers and booleans; a map of strings
+        # (environment variables) takes them as their text, which is what the user typed.
+        if isinstance(value, Mapping) and all(
+            isinstance(k, str) and isinstance(v, (str, int)) and not isinstance(v, float) for k, v in value.items()
         ):
-            raise self.fail(name, f"expected a map of strings, got {value!r}", '\'{"KEY": "value"}\' --json')
-        return dict(value)
+            return {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in value.items()}
+        entries = dict(item.split("=", 1) for item in _list_items(value) if "=" in item)
+        fix = map_commands(self.path(name), entries or {"NAME": "value"})
+        raise self.fail_with(name, f"expected a map of strings, got {value!r}", fix)
 
     def section(self, name: str) -> Section:
         return Section(self.path(name), self._raw(name))
@@ -174,9 +270,37 @@ class Section:
     def finish(self) -> None:
         """Refuse keys nobody read: a typo must not silently fall back to a default."""
         unknown = sorted(set(self._data) - self._used)
-        if unknown:
-            known = ", ".join(sorted(self._used))
-            raise ConfigError(
-                f"{self.path(unknown[0])}: unknown setting. Known settings here: {known}. "
-                f"Fix: pulumi config rm --path '{self.path(unknown[0]).partition(':')[2]}'"
-            )
+        if not unknown:
+            return
+        name = unknown[0]
+        known = ", ".join(sorted(self._used))
+        meant = closest(name, self._used)
+        fix = rm_command(self.path(name))
+        value = self._data[name]
+        if meant and isinstance(value, (str, int, bool)):
+            fix = f"{fix} && {set_command(self.path(meant), value)}"
+        hint = f" (did you mean {meant!r}?)" if meant else ""
+        raise ConfigError(f"{self.path(name)}: unknown setting{hint}. Known settings here: {known}. Fix: {fix}")
+
+
+BOOLEAN_WORDS = {"yes": True, "y": True, "on": True, "1": True, "true": True}
+BOOLEAN_WORDS |= {"no": False, "n": False, "off": False, "0": False, "false": False}
+
+
+def _list_items(value: Any) -> list[str]:
+    """What a user meant as a list: its items, or a comma-separated string split."""
+    if isinstance(value, list):
+        return [str(item) for item in value if item is not None]
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return []
+
+
+def _clamp(value: int, minimum: int, maximum: int) -> int:
+    return max(minimum, min(maximum, value))
+
+
+def _dns_label(value: str) -> str:
+    """The DNS-1123 label closest to `value`: lower case, `_`/`.` as `-`, at most 63 characters."""
+    label = re.sub(r"[^a-z0-9-]", "-", value.lower())[:63].strip("-")
+    return label or "name"

@@ -175,13 +175,29 @@ class _StackFile:
 
         return pulumi.Output.secret("<set>") if key in self._values else None
 
+    def keys(self) -> dict[str, bool]:
+        # A secret in a stack file is `{secure: <ciphertext>}`.
+        return {key: isinstance(value, Mapping) and set(value) == {"secure"} for key, value in self._values.items()}
+
+
+def _parser(stacks: list[str]):  # -> argparse.ArgumentParser (imported lazily: the module is also a library)
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m components.vault_runtime.admin_policy",
+        description="Print the platform-admin Vault policy (HCL) for a stack, from the config in Pulumi.<STACK>.yaml "
+        "(defaults for anything unset). For an existing Vault: its operator writes this policy and binds it to the "
+        "AppRole whose role id and secret id become vaultExternalRoleId / vaultExternalSecretId.",
+    )
+    parser.add_argument("stack", nargs="?", default="local", choices=stacks, help="the stack (default: local)")
+    return parser
+
 
 def main(argv: list[str] | None = None) -> str:
-    """`python -m components.vault_runtime.admin_policy [STACK]`: print the admin policy for STACK (default `local`),
-    with the config of `Pulumi.<STACK>.yaml` (defaults for anything unset).
+    """`python -m components.vault_runtime.admin_policy [STACK]`: the admin policy for STACK (default `local`).
 
-    For an existing Vault (`vault.externalAddress`): its operator writes this policy and binds it to the AppRole
-    whose role id and secret id become `vaultExternalRoleId` / `vaultExternalSecretId`.
+    Unknown arguments and stacks without a `Pulumi.<STACK>.yaml` are refused (exit 2, with the usage), as is
+    a stack config the program would refuse (its ConfigError, with the fix).
     """
     import sys
     from pathlib import Path
@@ -190,14 +206,20 @@ def main(argv: list[str] | None = None) -> str:
 
     from components.settings.load import load_settings
     from components.settings.model import PROJECT
+    from components.settings.reader import ConfigError
 
-    args = sys.argv[1:] if argv is None else argv
-    stack = args[0] if args else "local"
-    stack_file = Path(__file__).resolve().parents[2] / f"Pulumi.{stack}.yaml"
-    document = (yaml.safe_load(stack_file.read_text()) or {}) if stack_file.exists() else {}
+    root = Path(__file__).resolve().parents[2]
+    stacks = sorted(path.name.removeprefix("Pulumi.").removesuffix(".yaml") for path in root.glob("Pulumi.*.yaml"))
+    parser = _parser(stacks)
+    stack = parser.parse_args(sys.argv[1:] if argv is None else argv).stack
+    document = yaml.safe_load((root / f"Pulumi.{stack}.yaml").read_text()) or {}
     config = document.get("config") or {}
     values = {key.removeprefix(f"{PROJECT}:"): value for key, value in config.items()}
-    policy = admin_policy_for(load_settings(_StackFile(values), stack))
+    try:
+        settings = load_settings(_StackFile(values), stack)
+    except ConfigError as error:
+        parser.exit(2, f"{parser.prog}: Pulumi.{stack}.yaml: {error}\n")
+    policy = admin_policy_for(settings)
     assert_least_privilege(policy)
     return policy
 

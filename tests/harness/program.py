@@ -148,11 +148,27 @@ class ProgramRun:
         return objects_of(self.registrations)
 
 
+# Pulumi.remote.yaml names no Git URL (each user sets their repository's); the tests deploy the remote
+# stack as if this one had been set (the URL tests/golden/registrations.json.gz was recorded with).
+TEST_GIT_URL = "https://github.com/example/platform"
+
+
+# The image files the local stack copies into its registry (app.imageSource); preview needs them to exist,
+# which the mock engine never checks.
+TEST_IMAGE_SOURCE = {"app": "images/sms-proxy.tar", "migrations": "images/sms-proxy-migrations.tar"}
+
+
 def stack_config(stack: str) -> dict[str, Any]:
-    """The `config:` block of Pulumi.<stack>.yaml, keys without the project prefix."""
+    """The `config:` block of Pulumi.<stack>.yaml, keys without the project prefix, plus what a user adds
+    before the first `up` (remote: the Git URL; local: the app's image files, README "Configuration")."""
     data = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text()) or {}
     prefix = f"{PROJECT}:"
-    return {key.removeprefix(prefix): value for key, value in (data.get("config") or {}).items()}
+    config = {key.removeprefix(prefix): value for key, value in (data.get("config") or {}).items()}
+    if stack == "remote":
+        config["flux"] = {"gitUrl": TEST_GIT_URL, **(config.get("flux") or {})}
+    if stack == "local":
+        config["app"] = {"imageSource": dict(TEST_IMAGE_SOURCE), **(config.get("app") or {})}
+    return config
 
 
 def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

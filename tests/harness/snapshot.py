@@ -30,6 +30,8 @@ VARIANTS: dict[str, tuple[str, dict[str, Any], dict[str, str]]] = {
     "local": ("local", {}, {}),
     "remote": ("remote", {}, {}),
     "local-kind": ("local", {"kubernetes": {"cluster": {"create": True}}}, {}),
+    # The local stack's own kind cluster is its default; an existing cluster is opted into by its context.
+    "local-existing-cluster": ("local", {"kubernetes": {"context": "kind-dev"}}, {}),
     "local-csi": ("local", {"app": {"secretsDelivery": "csi"}}, {}),
     "remote-csi": ("remote", {"app": {"secretsDelivery": "csi"}}, {}),
     "local-external-s3-registry": (

@@ -19,6 +19,7 @@ from components.settings.model import Settings
 from components.settings.placement import server_dns_names
 from components.settings.reader import ConfigError
 from components.settings.versions import IMAGES
+from tests.fixtures.config import FakeConfig
 from tests.harness.dependencies import waits_for
 from tests.harness.hcl import parse
 from tests.harness.helm_values import HELM_RELEASE, check_values
@@ -26,24 +27,8 @@ from tests.harness.k8s_objects import CONFIG_GROUP
 from tests.harness.program import ProgramRun, run_stack
 
 
-class Config:
-    """Dict-backed config source (the loader's protocol)."""
-
-    def __init__(self, values: dict[str, Any]):
-        self.values = values
-
-    def get(self, key: str) -> Any:
-        return self.values.get(key)
-
-    def get_object(self, key: str) -> Any:
-        return self.values.get(key)
-
-    def get_secret(self, key: str) -> None:
-        return None
-
-
 def settings(vault: dict[str, Any] | None = None, namespaces: dict[str, str] | None = None) -> Settings:
-    return load_settings(Config({"vault": vault or {}, "namespaces": namespaces or {}}), "local")
+    return load_settings(FakeConfig({"vault": vault or {}, "namespaces": namespaces or {}}), "local")
 
 
 def hcl_of(values: dict[str, Any]):
@@ -211,7 +196,12 @@ def test_the_pods_mount_the_certificates_they_use(stack_run: ProgramRun):
 
 
 def test_anti_affinity_is_required_across_nodes_by_default():
-    affinity = vault_values(settings())["server"]["affinity"]["podAntiAffinity"]
+    """Required on a cluster the program does not know; preferred by default only on its own one-node kind
+    cluster, where required would leave pods Pending."""
+    on_kind = load_settings(FakeConfig({}), "local")
+    assert on_kind.vault.anti_affinity == "preferred"
+    existing = load_settings(FakeConfig({"kubernetes": {"context": "prod"}}), "local")
+    affinity = vault_values(existing)["server"]["affinity"]["podAntiAffinity"]
     [term] = affinity["requiredDuringSchedulingIgnoredDuringExecution"]
     assert term["topologyKey"] == "kubernetes.io/hostname"
     assert term["labelSelector"]["matchLabels"] == {

@@ -42,7 +42,8 @@ def test_kind_nodes_get_the_root_ca_after_the_pki():
 
 
 def test_no_ca_file_without_the_kind_cluster_or_with_an_external_registry():
-    assert not run_stack("local").of_type("pulumi-python:dynamic/platform:HostFile")
+    existing_cluster = {"kubernetes": {"context": "kind-dev"}}
+    assert not run_stack("local", existing_cluster).of_type("pulumi-python:dynamic/platform:HostFile")
     external = run_stack(
         "local",
         {

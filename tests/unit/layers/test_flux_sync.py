@@ -150,7 +150,7 @@ def test_unknown_layer_dependency_is_refused(monkeypatch):
 # Bad input on top of tests/unit/settings/test_config.py BAD_CONFIG (which covers a missing URL, scp-like and
 # non-Git URLs, branch + tag, SSH without a key or known_hosts, and a private repository without a token).
 BAD_FLUX = [
-    ({"gitUrl": "https://"}, {}, "platform:flux.gitUrl", "https://github.com/org/repo"),
+    ({"gitUrl": "https://"}, {}, "platform:flux.gitUrl", "git remote get-url origin"),
     ({"gitUrl": "http://github.com/org/repo"}, {}, "platform:flux.gitUrl", "https://"),
     ({"gitUrl": "https://user:pw@github.com/org/repo"}, {}, "platform:flux.gitUrl", "https://"),
     ({"gitUrl": "ssh://github.com/org/repo"}, {}, "platform:flux.gitUrl", "ssh://"),
@@ -172,6 +172,8 @@ def test_bad_flux_input_names_the_key_and_the_fix(flux, secrets, key, fix):
     assert f"{key}:" in message and fix in message and "Fix:" in message, message
 
 
-def test_remote_stack_without_git_url_registers_nothing():
-    with pytest.raises(Exception, match=r"platform:flux\.gitUrl"):
+def test_remote_stack_without_git_url_registers_nothing(caplog):
+    # __main__.py logs the ConfigError and exits with 32 (tests/unit/settings/test_config_mistakes.py).
+    with pytest.raises(SystemExit):
         run_stack("remote", {"mode": "remote", "s3": {"backend": "minio"}}, replace=True)
+    assert "platform:flux.gitUrl:" in caplog.text

@@ -177,8 +177,14 @@ def runs(request, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path, 
         patch.setattr(policies, "app_secret_sources", with_cache_source(policies.app_secret_sources))
         config = {"app": {"secretsDelivery": mode}}
         remote = run_stack("remote", config)
-        # The local stack copies the app's images in (app.imageSource) where the remote stack's CI pushes them.
-        local_config = {**stack_config("remote"), "mode": "local", "app": {"secretsDelivery": mode, **IMAGE_SOURCE}}
+        # On the remote stack's kind of cluster (an existing one, not the local default kind cluster); the local
+        # stack copies the app's images in (app.imageSource) where the remote stack's CI pushes them.
+        local_config = {
+            **stack_config("remote"),
+            "mode": "local",
+            "kubernetes": {"cluster": {"create": False}},
+            "app": {"secretsDelivery": mode, **IMAGE_SOURCE},
+        }
         local = run_stack("local", local_config, replace=True)
     return mode, repo, remote, local
 

@@ -26,9 +26,15 @@ from tests.harness.schemas import validate_object
 def run_pair(config: dict | None = None, secrets: dict | None = None) -> tuple[ProgramRun, ProgramRun]:
     """(remote run, local run with the same config): the remote stack file with `config` merged over it."""
     remote = run_stack("remote", config, secrets)
-    # The local stack copies the app's images into its registry (app.imageSource) where the remote stack's CI
-    # pushes them: with it both deploy the same layers.
-    local_config = {**stack_config("remote"), "mode": "local", "app": dict(IMAGE_SOURCE)}
+    # The same cluster as the remote stack's (an existing one, not the local stack's default kind cluster); the
+    # local stack copies the app's images into its registry (app.imageSource) where the remote stack's CI
+    # pushes them: with both, the two stacks deploy the same layers.
+    local_config = {
+        **stack_config("remote"),
+        "mode": "local",
+        "app": dict(IMAGE_SOURCE),
+        "kubernetes": {"cluster": {"create": False}},
+    }
     for key, value in (config or {}).items():
         local_config[key] = {**local_config.get(key, {}), **value}
     local = run_stack("local", local_config, secrets, replace=True)

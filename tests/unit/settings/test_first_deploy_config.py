@@ -26,7 +26,10 @@ def local(config: dict[str, Any]):
 
 @pytest.mark.parametrize("workers,replicas", [(0, 3), (1, 3), (2, 5), (4, 7)])
 def test_required_anti_affinity_needs_a_node_per_vault_pod_on_the_kind_cluster(workers, replicas):
-    config = {"kubernetes": {"cluster": {"create": True, "workers": workers}}, "vault": {"replicas": replicas}}
+    config = {
+        "kubernetes": {"cluster": {"create": True, "workers": workers}},
+        "vault": {"replicas": replicas, "antiAffinity": "required"},
+    }
     with pytest.raises(ConfigError) as refused:
         local(config)
     message = str(refused.value)
@@ -52,7 +55,7 @@ def test_the_kind_cluster_accepts_what_it_can_schedule(config):
 def test_on_other_clusters_required_anti_affinity_is_a_warning(monkeypatch):
     warnings: list[str] = []
     monkeypatch.setattr("pulumi.log.warn", lambda message, *args, **kwargs: warnings.append(message))
-    run_stack("local", {"vault": {"antiAffinity": "required"}})
+    run_stack("local", {"kubernetes": {"context": "prod"}, "vault": {"antiAffinity": "required"}})
     assert any("at least 3 schedulable nodes" in w and "antiAffinity preferred" in w for w in warnings), warnings
     warnings.clear()
     run_stack("local")  # the committed stack: preferred
@@ -62,7 +65,8 @@ def test_on_other_clusters_required_anti_affinity_is_a_warning(monkeypatch):
 def test_traefik_service_type_defaults_per_stack_and_is_validated():
     assert local({}).ingress.service_type == "NodePort"
     assert load_settings(FakeConfig(REMOTE_OK), "remote").ingress.service_type == "LoadBalancer"
-    assert local({"ingress": {"serviceType": "ClusterIP"}}).ingress.service_type == "ClusterIP"
+    existing = {"kubernetes": {"context": "prod"}}
+    assert local({**existing, "ingress": {"serviceType": "ClusterIP"}}).ingress.service_type == "ClusterIP"
     with pytest.raises(ConfigError, match=r"ingress.serviceType: unknown value 'Ingress'.*LoadBalancer"):
         local({"ingress": {"serviceType": "Ingress"}})
 

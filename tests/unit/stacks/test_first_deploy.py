@@ -107,6 +107,11 @@ def test_independent_releases_install_in_parallel(stack_run: ProgramRun):
     assert not waits_for(stack_run, release["vault-secrets-operator"], release["vault"])
 
 
+def _reads_vault(layer: layers.Layer) -> bool:
+    """The layer reads Vault, or needs a layer that does (it then waits for Vault through that layer)."""
+    return layer.reads_vault or any(_reads_vault(layers.layer_named(d)) for d in layer.depends_on)
+
+
 def test_layers_that_read_vault_wait_for_its_configuration_and_no_other_layer_does():
     run = run_stack("local")
     roles = run.of_type(AUTH_ROLE)
@@ -114,9 +119,9 @@ def test_layers_that_read_vault_wait_for_its_configuration_and_no_other_layer_do
     for name, group in groups(run).items():
         if name.startswith("network-policies"):
             continue
-        reads = layers.layer_named(name).reads_vault
+        reads = _reads_vault(layers.layer_named(name))
         waits = all(waits_for(run, group, role) for role in roles)
-        assert waits == reads, f"{name}: reads_vault={reads}, waits for the Vault roles: {waits}"
+        assert waits == reads, f"{name}: reads Vault (itself or a layer it needs)={reads}, waits: {waits}"
     assert {"registry", "migrations", "app-vso"} <= {n for n in groups(run) if layers.layer_named(n).reads_vault}
 
 
