@@ -13,6 +13,7 @@ import re
 
 import pulumi
 
+from components.settings import patterns
 from components.settings.load_services import load_flux, load_registry, load_s3
 from components.settings.load_vault import VaultSecrets, load_vault
 from components.settings.model import (
@@ -50,7 +51,7 @@ def _section(source: ConfigSource, name: str) -> Section:
 
 
 def _kubernetes(section: Section, mode: StackMode) -> KubernetesSettings:
-    context = section.string("context", "")
+    context = patterns.read(section, "context", "", patterns.KUBE_CONTEXT, optional=True)
     cluster = section.section("cluster")
     settings = KubernetesSettings(
         context=context,
@@ -110,7 +111,7 @@ def _pki(section: Section) -> PkiSettings:
         intermediate_ca_renew_before=section.duration("intermediateCaRenewBefore", "720h"),
         leaf_duration=section.duration("leafDuration", "2160h"),
         leaf_renew_before=section.duration("leafRenewBefore", "360h"),
-        organization=section.string("organization", "platform"),
+        organization=patterns.read(section, "organization", "platform", patterns.ORGANIZATION),
     )
     for prefix in ("rootCa", "intermediateCa", "leaf"):
         attr = re.sub(r"(?<!^)(?=[A-Z])", "_", prefix).lower()
@@ -157,14 +158,32 @@ def _app(section: Section) -> AppSettings:
         http_port=section.integer("httpPort", 3000, minimum=1024, maximum=65535),
         metrics_port=section.integer("metricsPort", 4000, minimum=1024, maximum=65535),
         log_level=section.string("logLevel", "info", choices=("debug", "info", "warn", "error")),
-        otlp_endpoint=section.string("otlpEndpoint", ""),
+        otlp_endpoint=patterns.read(section, "otlpEndpoint", "", patterns.OTLP_ENDPOINT, optional=True),
         secrets_delivery=section.choice("secretsDelivery", SecretsDelivery.VSO),
         env=section.mapping("env"),
     )
+    _check_env(section, settings.env)
     if settings.http_port == settings.metrics_port:
         raise section.fail("metricsPort", "must differ from httpPort", "4000")
     section.finish()
     return settings
+
+
+def _check_env(section: Section, env: dict[str, str]) -> None:
+    """`app.env`: plain variable names and single-line values, never one the platform sets itself."""
+    example = '\'{"FEATURE_X": "on"}\' --json'
+    for name, value in env.items():
+        if not patterns.ENV_NAME.regex.match(name):
+            raise section.fail("env", f"{name[:80]!r} is not {patterns.ENV_NAME.what}", example)
+        if patterns.reserved_env(name):
+            raise section.fail(
+                "env",
+                f"{name} is set by the platform (database connection, TLS or secret-file paths) and cannot be "
+                "overridden",
+                example,
+            )
+        if not patterns.ENV_VALUE.regex.match(value):
+            raise section.fail("env", f"the value of {name} is not {patterns.ENV_VALUE.what}", example)
 
 
 def _ingress(section: Section) -> IngressSettings:
