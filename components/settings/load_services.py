@@ -107,12 +107,25 @@ def load_flux(section: Section, mode: StackMode, source: ConfigSource) -> FluxSe
         known_hosts=_known_hosts(section),
         ca_cert=_ca_cert(section),
         git_username=patterns.read(section, "gitUsername", "git", patterns.GIT_USERNAME),
+        **_verify(section.section("verify"), refs),
         git_token=source.get_secret("fluxGitToken"),
         git_ssh_key=source.get_secret("fluxGitSshKey"),
     )
     _check_credentials(section, settings)
     section.finish()
     return settings
+
+
+def _verify(section: Section, refs: dict[str, str]) -> dict[str, str]:
+    """`flux.verify.secretRef` / `mode`: Flux applies only commits (or tags) signed by a key in that Secret."""
+    secret = section.name("secretRef", "") if section.has("secretRef") else ""
+    mode = section.string("mode", "HEAD", choices=("HEAD", "Tag", "TagAndHEAD"))
+    if mode != "HEAD" and not (refs["tag"] or refs["semver"]):
+        raise section.fail("mode", f"{mode} verifies a tag; set flux.tag or flux.semver, or use", "HEAD")
+    if section.has("mode") and not secret:
+        raise section.fail("secretRef", "verification needs the Secret with the trusted public keys", "git-keys")
+    section.finish()
+    return {"verify_secret": secret, "verify_mode": mode}
 
 
 def _known_hosts(section: Section) -> str:
