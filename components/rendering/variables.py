@@ -81,6 +81,7 @@ def vault_client_variables(settings: Settings) -> dict[str, str]:
         "vault_auth_path": names.KUBERNETES_AUTH_PATH,
         "vault_operator_role": settings.vault.operator_role,
         "vault_operator_sa": settings.vault.operator_service_account,
+        "vault_storage_role": names.VSO_STORAGE_ROLE,
         "vault_config_operator_role": names.CONFIG_OPERATOR_ROLE,
         "vault_config_operator_sa": names.CONFIG_OPERATOR_SERVICE_ACCOUNT,
         "vault_app_kv_path": names.app_kv_path(settings),

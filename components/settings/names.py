@@ -23,6 +23,13 @@ CONFIG_OPERATOR_SERVICE_ACCOUNT = "vault-config-operator-sa"
 VSO_CONTROLLER_SERVICE_ACCOUNT = "vault-secrets-operator-controller-manager"
 # ACL policy names (their HCL lives in components/vault/policies.py).
 VSO_POLICY = "vault-secrets-operator"
+# One Kubernetes-auth role and policy per namespace VSO logs in from: the app namespace uses `vault.operatorRole`
+# with VSO_POLICY; MinIO's namespace these (its VaultAuth is in manifests/gitops/s3/); VSO's own namespace these
+# (the controller's client-cache key, nothing else).
+VSO_STORAGE_ROLE = "vso-storage"
+VSO_STORAGE_POLICY = "vso-storage"
+VSO_CACHE_ROLE = "vso-client-cache"
+VSO_CACHE_POLICY = "vso-client-cache"
 CONFIG_OPERATOR_POLICY = "vault-config-operator"
 # app.secretsDelivery csi: the app's own ServiceAccount logs in (through the Vault CSI provider) with a
 # Kubernetes-auth role named like the app (settings.app.name) that carries only this policy.

@@ -37,6 +37,7 @@ PLURALS = {
     "DatabaseSecretEngineRole": "databasesecretengineroles",
     "VaultStaticSecret": "vaultstaticsecrets",
     "VaultDynamicSecret": "vaultdynamicsecrets",
+    "VaultAuth": "vaultauths",
     "SecretProviderClass": "secretproviderclasses",
     "IngressRoute": "ingressroutes",
     "Middleware": "middlewares",
