@@ -84,7 +84,10 @@ S3_REGISTRY_SECRET = "s3-registry"  # {secretAccessKey[, accessKeyId]}
 # secret then holds only `secretAccessKey` and the templates fall back to it, so the registry manifests are
 # identical for both backends.
 S3_MINIO_USER = "registry"
-REGISTRY_PASSWORD_SECRET = "registry-password"  # {password}
+REGISTRY_PASSWORD_SECRET = "registry-password"  # {password}: the push user (registry.username)
+# In-cluster registry: the pull-only user `<registry.username>-pull` (the app's pull Secret), served by a read-only
+# registry instance (manifests/gitops/registry/deployment.yaml); external registries use REGISTRY_PASSWORD_SECRET.
+REGISTRY_PULL_PASSWORD_SECRET = "registry-pull-password"  # {password}
 ACCESS_KEY_ID = "accessKeyId"
 SECRET_ACCESS_KEY = "secretAccessKey"
 PASSWORD = "password"

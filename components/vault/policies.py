@@ -33,7 +33,12 @@ DB_ROLES = (names.DB_APP_ROLE, names.DB_MIGRATIONS_ROLE)
 
 
 # KV v1 entries VSO syncs into the app namespace (registry, registry-access, postgresql layers) and into MinIO's.
-APP_KV_ENTRIES = (names.REGISTRY_PASSWORD_SECRET, names.S3_REGISTRY_SECRET, names.DB_ROOT_INITIAL_SECRET)
+APP_KV_ENTRIES = (
+    names.REGISTRY_PASSWORD_SECRET,
+    names.REGISTRY_PULL_PASSWORD_SECRET,
+    names.S3_REGISTRY_SECRET,
+    names.DB_ROOT_INITIAL_SECRET,
+)
 STORAGE_KV_ENTRIES = (names.MINIO_ROOT_SECRET, names.S3_REGISTRY_SECRET)
 
 
