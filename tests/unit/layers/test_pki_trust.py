@@ -222,3 +222,12 @@ def test_a_binding_to_a_namespace_user_is_caught(objects):
         "subjects": [{"kind": "User", "name": "dev"}],
     }
     assert len(minting_roles_reachable_by_namespace_users([*objects, role, binding])) == 1
+
+
+def test_in_the_remote_stack_only_flux_layer_accounts_may_mint():
+    """Flux's per-layer Roles create the Certificates their layers hold; nobody else gets that right."""
+    remote = run_stack("remote")
+    values = remote.named("cert-manager", "kubernetes:helm.sh/v3:Release").inputs["values"]
+    objects = remote.k8s_objects()
+    assert any(grants_minting(o) for o in objects if o["kind"] == "Role")  # the check sees Flux's Roles
+    assert minting_roles_reachable_by_namespace_users([*objects, *cert_manager_chart_roles(values)]) == []
