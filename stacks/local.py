@@ -22,6 +22,7 @@ def deploy(settings: Settings) -> dict[str, Any]:
             releases=bootstrap.releases,
             bootstrap={"pki": bootstrap.pki},
             vault_ready=bootstrap.vault.ready,
+            vault_admin=bootstrap.vault.admin_provider,
         ),
     )
     return {"layers": list(app_layers.groups)}

@@ -12,6 +12,12 @@ def cert_manager_values() -> dict[str, Any]:
     # drain never leaves the webhook (which admits every Certificate) unavailable.
     ha = {"replicaCount": 2, "podDisruptionBudget": {"enabled": True, "minAvailable": 1}}
     return {
+        # The chart aggregates create/update rights on Certificates, CertificateRequests and Issuers into the
+        # built-in `edit` and `admin` ClusterRoles by default: anyone who may edit one namespace could then ask
+        # the ClusterIssuers (issuer-leaf, issuer-client) for any name, and cert-manager approves requests
+        # automatically. Off: only cluster admins and the program create Certificates. Namespaced Issuers are
+        # not needed by any tenant here; approver-policy would be the tool if tenants ever issue their own.
+        "global": {"rbac": {"aggregateClusterRoles": False}},
         "crds": {"enabled": True, "keep": True},
         **ha,
         "webhook": ha,

@@ -35,9 +35,9 @@ def secrets_operator_values(settings: Settings) -> dict[str, Any]:
                         "transitMount": names.TRANSIT_MOUNT,
                         "method": "kubernetes",
                         "mount": names.KUBERNETES_AUTH_PATH,
-                        # The controller's own ServiceAccount, bound to the operator role (configuration.py).
+                        # The controller's own ServiceAccount, bound to its own role (configuration.py).
                         "kubernetes": {
-                            "role": vault.operator_role,
+                            "role": names.VSO_CACHE_ROLE,
                             "serviceAccount": names.VSO_CONTROLLER_SERVICE_ACCOUNT,
                         },
                     },
@@ -54,8 +54,8 @@ def secrets_operator_values(settings: Settings) -> dict[str, Any]:
             "enabled": True,
             "method": "kubernetes",
             "mount": names.KUBERNETES_AUTH_PATH,
-            # The ServiceAccount lives in the namespace of each Vault*Secret: the app namespace, and MinIO's
-            # namespace when MinIO runs (its Tenant credentials come from Vault too).
+            # The app namespace only: MinIO's namespace logs in with its own VaultAuth and role
+            # (manifests/gitops/s3/), so each namespace reads only its own entries.
             "allowedNamespaces": vso_namespaces(settings),
             "kubernetes": {"role": vault.operator_role, "serviceAccount": vault.operator_service_account},
         },
@@ -64,9 +64,8 @@ def secrets_operator_values(settings: Settings) -> dict[str, Any]:
 
 
 def vso_namespaces(settings: Settings) -> list[str]:
-    """Namespaces whose Vault*Secrets log in with VSO's default Kubernetes auth."""
-    ns = settings.namespaces
-    return [ns.app, *([ns.storage] if settings.s3.in_cluster else [])]
+    """Namespaces whose Vault*Secrets log in with VSO's default Kubernetes auth (role `vault.operatorRole`)."""
+    return [settings.namespaces.app]
 
 
 def config_operator_values(settings: Settings) -> dict[str, Any]:

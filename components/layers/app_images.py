@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pulumi
+import pulumi_vault as vault
 
 from components.kube.image_copy import split_reference
 from components.kube.image_copy_provider import RegistryImage
@@ -17,9 +18,10 @@ from components.layers.pki import ROOT_CA_SECRET
 from components.settings import names
 from components.settings.model import Settings
 
-# manifests/gitops/registry: the Service on 443; its certificate chains to the PKI's root CA.
+# manifests/gitops/registry: the Service (443 pulls, 5443 pushes); its certificate chains to the PKI root CA.
 REGISTRY_SERVICE = "registry"
-REGISTRY_PORT = 443
+# The push instance (port 443 serves read-only pulls).
+REGISTRY_PORT = 5443
 
 
 def kube_target(settings: Settings) -> dict[str, str]:
@@ -31,24 +33,38 @@ def kube_target(settings: Settings) -> dict[str, str]:
 
 
 def _password(dockerconfigjson: str, host: str) -> str:
-    """The registry password from the pull Secret (VSO renders it from Vault: manifests/gitops/registry-access)."""
+    """A registry password from a dockerconfigjson (as VSO renders the pull Secret)."""
     if not dockerconfigjson:
         return ""  # preview of a first deploy, or a mock run: nothing to read yet
     return json.loads(dockerconfigjson)["auths"][host]["password"]
 
 
+def _push_password(settings: Settings, vault_admin: pulumi.ProviderResource | None, after: pulumi.Resource):
+    """The push user's password, read from Vault (kv/<app folder>/registry-password) with the admin provider:
+    the app namespace's pull Secret holds only the pull-only user, which cannot push (issue 15)."""
+    if vault_admin is None:
+        return ""
+    secret = vault.kv.get_secret_output(
+        path=f"{names.KV_V1_MOUNT}/{names.kv_path(settings, names.REGISTRY_PASSWORD_SECRET)}",
+        opts=pulumi.InvokeOutputOptions(provider=vault_admin, depends_on=[after]),
+    )
+    return pulumi.Output.secret(secret.data.apply(lambda data: (data or {}).get(names.PASSWORD, "")))
+
+
 def _in_cluster_access(
-    settings: Settings, infra: InfraComponent, registry: pulumi.Resource, access: pulumi.Resource, parent
+    settings: Settings,
+    infra: InfraComponent,
+    registry: pulumi.Resource,
+    vault_admin: pulumi.ProviderResource | None,
+    parent: pulumi.Resource,
 ) -> tuple[pulumi.Input[str], pulumi.Input[str], dict[str, Any]]:
-    """(password, CA PEM, where to dial) for the in-cluster registry: its pull Secret, the PKI's root CA and a
-    port-forward to its Service, read once the registry serves and its pull Secret exists."""
-    namespace, host = settings.namespaces.app, settings.registry.host
+    """(password, CA PEM, where to dial) for the in-cluster registry: the push password from Vault, the PKI's
+    root CA and a port-forward to the push port of its Service, read once the registry serves."""
+    namespace = settings.namespaces.app
     root = read_secret_when(
         "registry-root-ca", settings.namespaces.cert_manager, ROOT_CA_SECRET, registry.urn, infra.provider, parent
     )
-    pull = read_secret_when("registry-pull", namespace, names.REGISTRY_PULL_SECRET, access.urn, infra.provider, parent)
-    dockerconfig = pulumi.Output.secret(pull.data.apply(decoded(".dockerconfigjson")))
-    password = dockerconfig.apply(lambda config: _password(config, host))
+    password = _push_password(settings, vault_admin, registry)
     where: dict[str, Any] = {"namespace": namespace, "service": REGISTRY_SERVICE, "port": REGISTRY_PORT}
     return password, root.data.apply(decoded("ca.crt")), {**where, **kube_target(settings)}
 
@@ -59,6 +75,7 @@ def copy_app_images(
     *,
     registry: pulumi.Resource | None,
     access: pulumi.Resource,
+    vault_admin: pulumi.ProviderResource | None = None,
     parent: pulumi.Resource,
 ) -> Sequence[pulumi.Resource]:
     """One `RegistryImage` per app image, pushed under the exact reference the Job and the Deployment pull
@@ -69,7 +86,7 @@ def copy_app_images(
     assert source is not None
     host = settings.registry.host
     if registry is not None:
-        password, ca_pem, where = _in_cluster_access(settings, infra, registry, access, parent)
+        password, ca_pem, where = _in_cluster_access(settings, infra, registry, vault_admin, parent)
     else:
         # registry.mode external: straight to it, trusted as the nodes trust it, with registry.password.
         assert settings.registry.password is not None  # config requires it for an external registry

@@ -39,6 +39,8 @@ class AppLayersArgs:
     vault_ready: Sequence[pulumi.Resource]
     # Layer name -> more resources it waits for (the image copy before the layers that pull the app images).
     before: Mapping[str, Sequence[pulumi.Resource]] = field(default_factory=dict)
+    # The admin pulumi-vault provider: the image copy reads the registry's push password from Vault with it.
+    vault_admin: pulumi.ProviderResource | None = None
 
 
 def crd_releases(objects: list[dict[str, Any]], releases: Mapping[str, pulumi.Resource]) -> list[pulumi.Resource]:
@@ -71,6 +73,7 @@ class AppLayersComponent(pulumi.ComponentResource):
                     infra,
                     registry=self.groups.get("registry"),
                     access=self.groups["registry-access"],
+                    vault_admin=args.vault_admin,
                     parent=self,
                 )
             objects = layers.render(settings, layer)

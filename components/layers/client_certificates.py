@@ -1,9 +1,9 @@
 """Client certificates of the external apps that call the platform through Traefik (`ingress.clientApps`).
 
-One cert-manager Certificate per client app, in the app namespace: issued by `issuer-leaf`, usage `client
-auth`, commonName = the client app's name (Traefik verifies the chain against the root CA and forwards the
-subject; the app authorises by CN), Secret `<client app>-client-tls` (`tls.crt` with the chain, `tls.key`,
-`ca.crt`) for an operator to hand to that client.
+One cert-manager Certificate per client app, in the app namespace: issued by `issuer-client` (the client CA, a
+root of its own that signs nothing else), usage `client auth`, commonName = the client app's name (Traefik
+verifies the chain against the client CA only and forwards the subject; the app authorises by CN), Secret
+`<client app>-client-tls` (`tls.crt` with the chain, `tls.key`, `ca.crt`) for an operator to hand to that client.
 
 Why Python and not a manifest layer: the list is config, and plain manifests cannot loop over it. Why Pulumi in
 BOTH stacks, not Flux: these are credentials handed to parties outside the cluster, issued when the PKI exists;
@@ -18,7 +18,7 @@ import pulumi
 
 from components.kube.apply import apply_objects
 from components.layers.options import LayerArgs, depends_on_of
-from components.layers.pki import LEAF_ISSUER
+from components.layers.pki import CLIENT_ISSUER
 from components.settings.model import Settings
 
 
@@ -50,7 +50,7 @@ def client_certificate(settings: Settings, client_app: str) -> dict[str, Any]:
             "duration": pki.leaf_duration,
             "renewBefore": pki.leaf_renew_before,
             "privateKey": {"algorithm": pki.key_algorithm, "size": pki.key_size, "rotationPolicy": "Always"},
-            "issuerRef": {"name": LEAF_ISSUER, "kind": "ClusterIssuer", "group": "cert-manager.io"},
+            "issuerRef": {"name": CLIENT_ISSUER, "kind": "ClusterIssuer", "group": "cert-manager.io"},
         },
     }
 
@@ -63,7 +63,7 @@ def client_certificates(settings: Settings) -> list[dict[str, Any]]:
 class ClientCertificatesComponent(pulumi.ComponentResource):
     """Owns one cert-manager Certificate per `ingress.clientApps` entry (a ConfigGroup `client-certificates`).
 
-    Needs: the infra provider and the app namespace, and the PKI (`issuer-leaf`) in `depends_on`.
+    Needs: the infra provider and the app namespace, and the PKI (`issuer-client`) in `depends_on`.
     """
 
     def __init__(

@@ -16,6 +16,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.kube.apply import apply_objects
+from components.layers import flux_rbac
 from components.layers.infra import InfraComponent
 from components.layers.options import LayerArgs, depends_on_of
 from components.rendering import layers
@@ -55,6 +57,9 @@ def git_repository(settings: Settings) -> dict[str, Any]:
     }
     if needs_credentials(settings):
         spec["secretRef"] = {"name": CREDENTIALS_SECRET}
+    if settings.flux.verify_secret:
+        # Only commits signed by a key in that Secret (created by its owner: *.asc / *.sshpub) are applied.
+        spec["verify"] = {"mode": settings.flux.verify_mode, "secretRef": {"name": settings.flux.verify_secret}}
     return {
         "apiVersion": SOURCE_API_VERSION,
         "kind": "GitRepository",
@@ -113,6 +118,8 @@ def kustomizations(settings: Settings) -> list[dict[str, Any]]:
             "prune": True,
             "wait": True,
             "postBuild": {"substitute": dict(substitute)},
+            # Applied as the layer's own identity, never as the controller (cluster-admin): flux_rbac.py.
+            "serviceAccountName": flux_rbac.service_account_name(layer),
         }
         if dependencies[layer.name]:
             spec["dependsOn"] = [{"name": name} for name in dependencies[layer.name]]
@@ -128,8 +135,9 @@ def kustomizations(settings: Settings) -> list[dict[str, Any]]:
 
 
 class FluxSyncComponent(pulumi.ComponentResource):
-    """Owns the GitRepository `platform`, its credentials Secret (when the repository needs one) and one
-    Kustomization per non-bootstrap layer, all in the Flux namespace.
+    """Owns the GitRepository `platform`, its credentials Secret (when the repository needs one), one
+    Kustomization per non-bootstrap layer (all in the Flux namespace) and the identity each one applies as
+    (ServiceAccount, Roles, RoleBindings: components/layers/flux_rbac.py).
 
     Needs: the infra provider and namespaces; in `depends_on` the Flux controllers (their CRDs) and the
     bootstrap layers (PKI, Vault), which the application layers use from their first reconciliation.
@@ -160,13 +168,20 @@ class FluxSyncComponent(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, provider=infra.provider, depends_on=[namespace]),
             )
             after.append(secret)
+        identities = apply_objects(
+            "flux-layer-identities",
+            flux_rbac.flux_rbac(settings),
+            provider=infra.provider,
+            parent=self,
+            depends_on=[*after, *infra.namespaces.values()],
+        )
         self.git_repository_name = GIT_REPOSITORY
         self.git_repository = _custom_resource(f"{name}-{GIT_REPOSITORY}", git_repository(settings), infra, self, after)
         self.kustomizations = {}
         for obj in kustomizations(settings):
             layer = obj["metadata"]["name"]
             self.kustomizations[layer] = _custom_resource(
-                f"{name}-{layer}", obj, infra, self, [*after, self.git_repository]
+                f"{name}-{layer}", obj, infra, self, [*after, identities, self.git_repository]
             )
         self.register_outputs({"gitRepository": GIT_REPOSITORY, "kustomizations": list(self.kustomizations)})
 

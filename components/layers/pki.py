@@ -10,10 +10,15 @@ from components.rendering.layers import LAYERS, render
 
 LEAF_ISSUER = "issuer-leaf"
 ROOT_CA_SECRET = "root-ca"
+# The client CA (its own root) and its ClusterIssuer: only `ingress.clientApps` certificates come from it, and
+# Traefik's mutual TLS trusts it alone (manifests/bootstrap/pki/client-ca.yaml).
+CLIENT_ISSUER = "issuer-client"
+CLIENT_CA_SECRET = "client-ca"
 
 
 class PkiComponent(pulumi.ComponentResource):
-    """Owns the self-signed root CA, the intermediate CA and the `issuer-leaf` ClusterIssuer.
+    """Owns the self-signed root CA (a namespaced Issuer: it signs only the intermediate), the intermediate CA,
+    the `issuer-leaf` ClusterIssuer, and the separate client CA with its `issuer-client` ClusterIssuer.
 
     Needs: the infra provider and namespaces, and cert-manager's CRDs (pass the operators component
     in `depends_on`). Applied by Pulumi in both stacks: Vault's TLS needs it before Flux has anything

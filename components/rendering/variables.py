@@ -82,6 +82,7 @@ def vault_client_variables(settings: Settings) -> dict[str, str]:
         "vault_auth_path": names.KUBERNETES_AUTH_PATH,
         "vault_operator_role": settings.vault.operator_role,
         "vault_operator_sa": settings.vault.operator_service_account,
+        "vault_storage_role": names.VSO_STORAGE_ROLE,
         "vault_config_operator_role": names.CONFIG_OPERATOR_ROLE,
         "vault_config_operator_sa": names.CONFIG_OPERATOR_SERVICE_ACCOUNT,
         "vault_app_kv_path": names.app_kv_path(settings),
@@ -119,6 +120,8 @@ def registry_variables(settings: Settings) -> dict[str, str]:
         "registry_host": settings.registry.host,
         "registry_username": settings.registry.username,
         "registry_password_secret": names.REGISTRY_PASSWORD_SECRET,
+        "registry_pull_user": pull_username(settings),
+        "registry_pull_password_secret": names.REGISTRY_PULL_PASSWORD_SECRET,
         "image_registry": IMAGES["registry"],
         "registry_service_type": "ClusterIP" if kind else "LoadBalancer",
         "registry_ip_addresses": json.dumps([kind_network.REGISTRY_MIRROR_IP] if kind else []),
@@ -132,8 +135,22 @@ def registry_mirror_variables(_settings: Settings) -> dict[str, str]:
     }
 
 
-def registry_access_variables(_settings: Settings) -> dict[str, str]:
-    return {"registry_pull_secret": names.REGISTRY_PULL_SECRET}
+def pull_username(settings: Settings) -> str:
+    """The in-cluster registry's pull-only user (the read-only instance's htpasswd)."""
+    return f"{settings.registry.username}-pull"
+
+
+def registry_access_variables(settings: Settings) -> dict[str, str]:
+    """The app's pull Secret: the pull-only user of the in-cluster registry; an external registry's configured
+    user (its operator should make that a pull-only token)."""
+    in_cluster = settings.registry.in_cluster
+    return {
+        "registry_pull_secret": names.REGISTRY_PULL_SECRET,
+        "registry_access_user": pull_username(settings) if in_cluster else settings.registry.username,
+        "registry_access_password_secret": names.REGISTRY_PULL_PASSWORD_SECRET
+        if in_cluster
+        else names.REGISTRY_PASSWORD_SECRET,
+    }
 
 
 def postgresql_variables(settings: Settings) -> dict[str, str]:

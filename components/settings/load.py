@@ -13,6 +13,7 @@ import re
 
 import pulumi
 
+from components.settings import patterns
 from components.settings.keys import PulumiConfigSource, check_keys
 from components.settings.load_services import load_flux, load_registry, load_s3
 from components.settings.load_vault import VaultSecrets, load_vault
@@ -63,7 +64,7 @@ def _section(source: ConfigSource, name: str) -> Section:
 
 
 def _kubernetes(section: Section, mode: StackMode) -> KubernetesSettings:
-    context = section.string("context", "")
+    context = patterns.read(section, "context", "", patterns.KUBE_CONTEXT, optional=True)
     cluster = section.section("cluster")
     # The local stack never touches a cluster nobody named: without a context it creates its own kind cluster.
     settings = KubernetesSettings(
@@ -134,7 +135,7 @@ def _pki(section: Section) -> PkiSettings:
         intermediate_ca_renew_before=section.duration("intermediateCaRenewBefore", "720h"),
         leaf_duration=section.duration("leafDuration", "2160h"),
         leaf_renew_before=section.duration("leafRenewBefore", "360h"),
-        organization=section.string("organization", "platform"),
+        organization=patterns.read(section, "organization", "platform", patterns.ORGANIZATION),
     )
     for prefix in ("rootCa", "intermediateCa", "leaf"):
         attr = re.sub(r"(?<!^)(?=[A-Z])", "_", prefix).lower()
@@ -197,11 +198,12 @@ def _app(section: Section) -> AppSettings:
         http_port=section.integer("httpPort", 3000, minimum=1024, maximum=65535),
         metrics_port=section.integer("metricsPort", 4000, minimum=1024, maximum=65535),
         log_level=section.string("logLevel", "info", choices=("debug", "info", "warn", "error")),
-        otlp_endpoint=section.string("otlpEndpoint", ""),
+        otlp_endpoint=patterns.read(section, "otlpEndpoint", "", patterns.OTLP_ENDPOINT, optional=True),
         secrets_delivery=section.choice("secretsDelivery", SecretsDelivery.VSO),
         env=section.mapping("env"),
         image_source=_image_source(section),
     )
+    _check_env(section, settings.env)
     if settings.http_port == settings.metrics_port:
         raise section.fail("metricsPort", "must differ from httpPort", settings.http_port + 1000)
     section.finish()
@@ -221,6 +223,22 @@ def _image_source(app: Section) -> ImageSource | None:
             raise section.fail(name, "the path of an OCI layout directory or image archive is required", example)
     section.finish()
     return source
+
+
+def _check_env(section: Section, env: dict[str, str]) -> None:
+    """`app.env`: plain variable names and single-line values, never one the platform sets itself."""
+    for name, value in env.items():
+        entry = f"env.{name}" if patterns.ENV_NAME.regex.match(name) else "env"
+        if not patterns.ENV_NAME.regex.match(name):
+            raise section.fail_unset(entry, f"{name[:80]!r} is not {patterns.ENV_NAME.what}")
+        if patterns.reserved_env(name):
+            raise section.fail_unset(
+                entry,
+                f"{name} is set by the platform (database connection, TLS or secret-file paths) and cannot be "
+                "overridden",
+            )
+        if not patterns.ENV_VALUE.regex.match(value):
+            raise section.fail_unset(entry, f"the value of {name} is not {patterns.ENV_VALUE.what}")
 
 
 def _ingress(section: Section, mode: StackMode, cluster: LocalClusterSettings) -> IngressSettings:

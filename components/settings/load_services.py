@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from components.settings import patterns
 from components.settings.keys import secret_fix
 from components.settings.model import (
     PROJECT,
@@ -32,14 +33,8 @@ def load_s3(section: Section, mode: StackMode, source: ConfigSource) -> S3Settin
     backend = section.choice("backend", S3Backend.MINIO if mode is StackMode.LOCAL else S3Backend.EXTERNAL)
     settings = S3Settings(
         backend=backend,
-        endpoint=section.string(
-            "endpoint",
-            "",
-            pattern=re.compile(r"^https://\S+$"),
-            what="an https:// URL",
-            example="https://s3.example",
-        ),
-        region=section.string("region", "us-east-1"),
+        endpoint=patterns.read(section, "endpoint", "", patterns.S3_ENDPOINT, optional=True),
+        region=patterns.read(section, "region", "us-east-1", patterns.S3_REGION),
         bucket=section.string(
             "bucket",
             "oci-registry",
@@ -70,7 +65,7 @@ def load_registry(section: Section, source: ConfigSource) -> RegistrySettings:
         host=section.hostname("host", "registry.local")
         if section.has("host") or mode is RegistryMode.IN_CLUSTER
         else "",
-        username=section.string("username", "registry"),
+        username=patterns.read(section, "username", "registry", patterns.REGISTRY_USERNAME),
         password=source.get_secret("registryPassword"),
     )
     if not settings.in_cluster:
@@ -87,7 +82,14 @@ def load_registry(section: Section, source: ConfigSource) -> RegistrySettings:
 
 def load_flux(section: Section, mode: StackMode, source: ConfigSource) -> FluxSettings:
     git_url = _git_url(section, mode)
-    refs = {name: section.string(name, "") for name in ("branch", "tag", "semver")}
+    refs = {
+        name: patterns.read(section, name, "", pattern, optional=True)
+        for name, pattern in (
+            ("branch", patterns.GIT_REF),
+            ("tag", patterns.GIT_REF),
+            ("semver", patterns.SEMVER_RANGE),
+        )
+    }
     chosen = [name for name, value in refs.items() if value]
     if len(chosen) > 1:
         raise section.fail_unset(chosen[1], f"set only one of branch, tag, semver (got {', '.join(chosen)})")
@@ -101,15 +103,45 @@ def load_flux(section: Section, mode: StackMode, source: ConfigSource) -> FluxSe
         .strip("/")
         .removeprefix("./"),
         private=section.boolean("private", False),
-        known_hosts=section.string("knownHosts", ""),
-        ca_cert=section.string("caCert", ""),
-        git_username=section.string("gitUsername", "git"),
+        known_hosts=_known_hosts(section),
+        ca_cert=_ca_cert(section),
+        git_username=patterns.read(section, "gitUsername", "git", patterns.GIT_USERNAME),
+        **_verify(section.section("verify"), refs),
         git_token=source.get_secret("fluxGitToken"),
         git_ssh_key=source.get_secret("fluxGitSshKey"),
     )
     _check_credentials(section, settings)
     section.finish()
     return settings
+
+
+def _verify(section: Section, refs: dict[str, str]) -> dict[str, str]:
+    """`flux.verify.secretRef` / `mode`: Flux applies only commits (or tags) signed by a key in that Secret."""
+    secret = section.name("secretRef", "") if section.has("secretRef") else ""
+    mode = section.string("mode", "HEAD", choices=("HEAD", "Tag", "TagAndHEAD"))
+    if mode != "HEAD" and not (refs["tag"] or refs["semver"]):
+        raise section.fail("mode", f"{mode} verifies a tag; set flux.tag or flux.semver, or use", "HEAD")
+    if section.has("mode") and not secret:
+        raise section.fail("secretRef", "verification needs the Secret with the trusted public keys", "git-keys")
+    section.finish()
+    return {"verify_secret": secret, "verify_mode": mode}
+
+
+def _known_hosts(section: Section) -> str:
+    value = section.string("knownHosts", "")
+    problem = patterns.known_hosts_problem(value) if value else None
+    if problem:
+        raise section.fail("knownHosts", f"not known_hosts content: {problem}", '"$(ssh-keyscan github.com)"')
+    return value
+
+
+def _ca_cert(section: Section) -> str:
+    value = section.string("caCert", "")
+    if value and not re.fullmatch(
+        r"(-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n?)+", value
+    ):
+        raise section.fail("caCert", "not PEM certificates (BEGIN/END CERTIFICATE blocks)", '"$(cat git-ca.pem)"')
+    return value
 
 
 def _git_url(section: Section, mode: StackMode) -> str:

@@ -11,11 +11,13 @@ from dataclasses import dataclass
 
 import pulumi
 
+from components.settings import patterns
 from components.settings.keys import secret_fix
 from components.settings.model import PROJECT, AntiAffinity, StackMode, VaultPlacement, VaultSettings
 from components.settings.reader import ConfigError, Section, set_command, set_from_stdin
 
-VAULT_URL = re.compile(r"^https://[^\s/:]+(:\d{1,5})?/?$")
+# Host names and IPv4 only: these addresses are substituted into manifests (the operators' VaultConnection).
+VAULT_URL = re.compile(r"^https://[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(:\d{1,5})?/?$")
 VAULT_URL_WHAT = "an https:// Vault address (scheme, host, optional port; TLS is mandatory)"
 VAULT_URL_EXAMPLE = "https://vault.example.com:8200"
 APP_API_EXAMPLE = "https://api.app-cluster.example.com:6443"
@@ -40,7 +42,7 @@ def load_vault(section: Section, mode: StackMode, secrets: VaultSecrets) -> Vaul
     replicas = _replicas(section)
     shares, threshold, pgp_keys = _key_shares(section, mode, secrets)
     external_address = _url(section, "externalAddress", VAULT_URL_WHAT, VAULT_URL_EXAMPLE)
-    kube_context = section.string("kubeContext", "")
+    kube_context = patterns.read(section, "kubeContext", "", patterns.KUBE_CONTEXT, optional=True)
     settings = VaultSettings(
         release_name=section.name("releaseName", "vault"),
         replicas=replicas,

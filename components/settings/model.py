@@ -262,6 +262,9 @@ class FluxSettings:
     known_hosts: str
     ca_cert: str
     git_username: str
+    # flux.verify: the Secret (in the Flux namespace) with the public keys of trusted committers, and the mode.
+    verify_secret: str = ""
+    verify_mode: str = "HEAD"
     git_token: pulumi.Output[str] | None = field(default=None, compare=False)
     git_ssh_key: pulumi.Output[str] | None = field(default=None, compare=False)
 

@@ -23,6 +23,13 @@ CONFIG_OPERATOR_SERVICE_ACCOUNT = "vault-config-operator-sa"
 VSO_CONTROLLER_SERVICE_ACCOUNT = "vault-secrets-operator-controller-manager"
 # ACL policy names (their HCL lives in components/vault/policies.py).
 VSO_POLICY = "vault-secrets-operator"
+# One Kubernetes-auth role and policy per namespace VSO logs in from: the app namespace uses `vault.operatorRole`
+# with VSO_POLICY; MinIO's namespace these (its VaultAuth is in manifests/gitops/s3/); VSO's own namespace these
+# (the controller's client-cache key, nothing else).
+VSO_STORAGE_ROLE = "vso-storage"
+VSO_STORAGE_POLICY = "vso-storage"
+VSO_CACHE_ROLE = "vso-client-cache"
+VSO_CACHE_POLICY = "vso-client-cache"
 CONFIG_OPERATOR_POLICY = "vault-config-operator"
 # app.secretsDelivery csi: the app's own ServiceAccount logs in (through the Vault CSI provider) with a
 # Kubernetes-auth role named like the app (settings.app.name) that carries only this policy.
@@ -77,7 +84,10 @@ S3_REGISTRY_SECRET = "s3-registry"  # {secretAccessKey[, accessKeyId]}
 # secret then holds only `secretAccessKey` and the templates fall back to it, so the registry manifests are
 # identical for both backends.
 S3_MINIO_USER = "registry"
-REGISTRY_PASSWORD_SECRET = "registry-password"  # {password}
+REGISTRY_PASSWORD_SECRET = "registry-password"  # {password}: the push user (registry.username)
+# In-cluster registry: the pull-only user `<registry.username>-pull` (the app's pull Secret), served by a read-only
+# registry instance (manifests/gitops/registry/deployment.yaml); external registries use REGISTRY_PASSWORD_SECRET.
+REGISTRY_PULL_PASSWORD_SECRET = "registry-pull-password"  # {password}
 ACCESS_KEY_ID = "accessKeyId"
 SECRET_ACCESS_KEY = "secretAccessKey"
 PASSWORD = "password"

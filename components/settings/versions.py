@@ -64,3 +64,37 @@ IMAGES: dict[str, str] = {
     # kind's node image for Kubernetes 1.33 (kind v0.29.0's default, by digest): the local kind cluster.
     "kind-node": "kindest/node:v1.33.1@sha256:050072256b9a903bd914c0b2866828150cb229cea0efe5892e2b644d5dd3b34f",
 }
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A command-line tool CI downloads: one release URL and the sha256 it must have."""
+
+    version: str
+    url: str
+    sha256: str
+
+
+# Tools the preview workflow installs (.github/workflows/preview.yml reads them with
+# `python -m components.settings.versions <tool>`). kubectl matches the kubectl image above; the checksum is
+# the one dl.k8s.io publishes for that release (kubectl.sha256).
+TOOLS: dict[str, Tool] = {
+    "kubectl": Tool(
+        "1.33.4",
+        "https://dl.k8s.io/release/v1.33.4/bin/linux/amd64/kubectl",
+        "c2ba72c115d524b72aaee9aab8df8b876e1596889d2f3f27d68405262ce86ca1",
+    ),
+}
+
+
+def main(argv: list[str]) -> str:
+    """`python -m components.settings.versions TOOL`: `<url> <sha256>` of a pinned tool, for CI."""
+    (name,) = argv
+    tool = TOOLS[name]
+    return f"{tool.url} {tool.sha256}"
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(main(sys.argv[1:]))

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_vault as vault
 
-from components.charts import vault_operators as operator_values
 from components.settings import names
 from components.settings.model import Settings
 from components.vault.policies import app_csi_policy_hcl, operator_policies
@@ -34,17 +33,25 @@ class Role:
 
 
 def roles(settings: Settings) -> list[Role]:
-    """The roles the operators log in with. VSO reads; vault-config-operator writes engine config."""
+    """The roles the operators log in with. VSO reads; vault-config-operator writes engine config.
+
+    One VSO role and policy per namespace: a login from MinIO's namespace cannot read the app's database
+    credentials, the controller's own login only reaches its cache key."""
     ns = settings.namespaces
-    # The app namespace's SA reads the app's secrets (and MinIO's SA its credentials, when MinIO runs);
-    # the VSO controller's own SA reads the transit key that encrypts its client cache.
-    vso_namespaces = (*operator_values.vso_namespaces(settings), ns.vault_secrets_operator)
+    operator_sa = settings.vault.operator_service_account
+    storage = (
+        [Role(names.VSO_STORAGE_ROLE, (operator_sa,), (ns.storage,), names.VSO_STORAGE_POLICY)]
+        if settings.s3.in_cluster
+        else []
+    )
     return [
+        Role(settings.vault.operator_role, (operator_sa,), (ns.app,), names.VSO_POLICY),
+        *storage,
         Role(
-            name=settings.vault.operator_role,
-            service_accounts=(settings.vault.operator_service_account, names.VSO_CONTROLLER_SERVICE_ACCOUNT),
-            namespaces=vso_namespaces,
-            policy=names.VSO_POLICY,
+            names.VSO_CACHE_ROLE,
+            (names.VSO_CONTROLLER_SERVICE_ACCOUNT,),
+            (ns.vault_secrets_operator,),
+            names.VSO_CACHE_POLICY,
         ),
         Role(
             name=names.CONFIG_OPERATOR_ROLE,

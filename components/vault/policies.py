@@ -6,9 +6,11 @@ see `components/vault/configuration.py`) and the real-server tests apply the ver
 Least privilege by construction: every path is exact or uses `+` (exactly one segment) for the entries
 of the app's KV folder; there is no `*` glob, no `sudo`, no `sys/mounts`, no `list`.
 
-- VSO (`names.VSO_POLICY`, role `vault.operatorRole`): reads the app's KV v1/v2 entries and the two
-  database roles' credentials, and uses the transit key that encrypts its client cache. Lease renewal is
-  in Vault's `default` policy.
+- VSO, one policy per namespace it logs in from (each bound to a role of that namespace only):
+  the app namespace (`names.VSO_POLICY`, role `vault.operatorRole`) reads exactly the KV entries the app
+  namespace's VSO objects sync and the two database roles' credentials; MinIO's namespace
+  (`names.VSO_STORAGE_POLICY`) reads only MinIO's two entries; VSO's own namespace (`names.VSO_CACHE_POLICY`)
+  uses only the transit key that encrypts its client cache. Lease renewal is in Vault's `default` policy.
 - the app in csi mode (`names.APP_CSI_POLICY`, role `app.name`, its own ServiceAccount): reads its hashing
   secret and its database credentials, nothing else (`app_csi_rules`).
 - vault-config-operator (`names.CONFIG_OPERATOR_POLICY`): exactly the paths its custom resources in
@@ -30,18 +32,38 @@ CRUD = ("create", "read", "update", "delete")
 DB_ROLES = (names.DB_APP_ROLE, names.DB_MIGRATIONS_ROLE)
 
 
+# KV v1 entries VSO syncs into the app namespace (registry, registry-access, postgresql layers) and into MinIO's.
+APP_KV_ENTRIES = (
+    names.REGISTRY_PASSWORD_SECRET,
+    names.REGISTRY_PULL_PASSWORD_SECRET,
+    names.S3_REGISTRY_SECRET,
+    names.DB_ROOT_INITIAL_SECRET,
+)
+STORAGE_KV_ENTRIES = (names.MINIO_ROOT_SECRET, names.S3_REGISTRY_SECRET)
+
+
 def vso_rules(settings: Settings) -> dict[str, tuple[str, ...]]:
-    """Path -> capabilities for the Vault Secrets Operator's consumption role."""
+    """Path -> capabilities for VSO in the app namespace: its KV entries, its hashing secret, both DB roles."""
     folder = names.app_kv_path(settings)
-    rules: dict[str, tuple[str, ...]] = {
-        f"{names.KV_V1_MOUNT}/{folder}/+": ("read",),
-        f"{names.KV_V2_MOUNT}/data/{folder}/+": ("read",),
-    }
+    rules: dict[str, tuple[str, ...]] = {f"{names.KV_V1_MOUNT}/{folder}/{entry}": ("read",) for entry in APP_KV_ENTRIES}
+    rules[f"{names.KV_V2_MOUNT}/data/{folder}/{names.APP_HASHING_SECRET}"] = ("read",)
     for role in DB_ROLES:
         rules[f"{names.DATABASE_MOUNT}/creds/{role}"] = ("read",)
-    rules[f"{names.TRANSIT_MOUNT}/encrypt/{names.VSO_CACHE_KEY}"] = ("update",)
-    rules[f"{names.TRANSIT_MOUNT}/decrypt/{names.VSO_CACHE_KEY}"] = ("update",)
     return rules
+
+
+def vso_storage_rules(settings: Settings) -> dict[str, tuple[str, ...]]:
+    """Path -> capabilities for VSO in MinIO's namespace: MinIO's root and registry-user entries, nothing else."""
+    folder = names.app_kv_path(settings)
+    return {f"{names.KV_V1_MOUNT}/{folder}/{entry}": ("read",) for entry in STORAGE_KV_ENTRIES}
+
+
+def vso_cache_rules(_settings: Settings) -> dict[str, tuple[str, ...]]:
+    """Path -> capabilities for the VSO controller (its namespace): the client-cache transit key only."""
+    return {
+        f"{names.TRANSIT_MOUNT}/encrypt/{names.VSO_CACHE_KEY}": ("update",),
+        f"{names.TRANSIT_MOUNT}/decrypt/{names.VSO_CACHE_KEY}": ("update",),
+    }
 
 
 def config_operator_rules(settings: Settings) -> dict[str, tuple[str, ...]]:
@@ -85,7 +107,11 @@ def config_operator_policy_hcl(settings: Settings) -> str:
 
 def operator_policies(settings: Settings) -> dict[str, str]:
     """Policy name -> HCL, for `VaultConfiguration(policies=...)`."""
-    return {
+    managed = {
         names.VSO_POLICY: vso_policy_hcl(settings),
+        names.VSO_CACHE_POLICY: render_hcl(vso_cache_rules(settings)),
         names.CONFIG_OPERATOR_POLICY: config_operator_policy_hcl(settings),
     }
+    if settings.s3.in_cluster:
+        managed[names.VSO_STORAGE_POLICY] = render_hcl(vso_storage_rules(settings))
+    return managed

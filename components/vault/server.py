@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pulumi_vault as vault
 
 from components.charts import registry
 from components.kube.apply import apply_objects
@@ -83,6 +84,9 @@ class VaultServerComponent(pulumi.ComponentResource):
         self.address = placement.vault_address(settings)
         self.release = None
         self.runtime = None
+        # The pulumi-vault provider logged in as the admin AppRole (None until Vault is bootstrapped, or for an
+        # existing Vault the program does not configure): what reads a Vault secret the program needs.
+        self.admin_provider: vault.Provider | None = None
         self.ca_pem = None
         ns = settings.namespaces
         client_namespaces = [infra.namespaces[n] for n in (ns.app, ns.vault_secrets_operator, ns.vault_config_operator)]
@@ -158,6 +162,7 @@ class VaultServerComponent(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         # VSO's first login (Kubernetes auth, transit cache key) must find a configured Vault.
+        self.admin_provider = self.runtime.provider
         return [self.release, *self.runtime.steps]
 
     def _configure_external(
@@ -182,7 +187,7 @@ class VaultServerComponent(pulumi.ComponentResource):
             )
             return []
         assert vault_settings.external_role_id is not None and vault_settings.external_secret_id is not None
-        provider, _ = admin_provider(
+        provider, _ = self.admin_provider, _ = admin_provider(
             settings,
             ca_pem=vault_settings.external_ca_cert,
             ready=True,

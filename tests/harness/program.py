@@ -108,8 +108,9 @@ class PlatformMocks(Mocks):
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict]:
         return f"{args.name}-id", dict(args.inputs)
 
-    def call(self, args: MockCallArgs) -> tuple[dict, list | None]:
-        return {}, None
+    def call(self, args: MockCallArgs) -> dict:
+        # A dict, not (dict, None): the mock monitor iterates the failures of a tuple.
+        return {}
 
 
 @dataclass

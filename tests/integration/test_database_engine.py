@@ -32,6 +32,7 @@ import pytest
 
 from components.settings import names
 from components.vault import policies
+from components.vault_runtime.admin_policy import render_hcl
 from tests.fixtures.certificates import ThrowawayCa
 from tests.fixtures.openbao import BaoCluster, free_port, running_cluster
 from tests.harness.program import run_stack
@@ -387,7 +388,8 @@ def test_vso_policy_reads_what_the_app_needs_and_nothing_else(engine: Engine, se
             root.sys.enable_secrets_engine("kv", path=path, options={"version": kind})
     root.sys.enable_secrets_engine("transit", path=names.TRANSIT_MOUNT)
     root.secrets.transit.create_key(names.VSO_CACHE_KEY, mount_point=names.TRANSIT_MOUNT)
-    root.secrets.kv.v1.create_or_update_secret(f"{folder}/registry", {"password": "x"}, mount_point="kv")
+    registry = f"{folder}/{names.REGISTRY_PASSWORD_SECRET}"
+    root.secrets.kv.v1.create_or_update_secret(registry, {"password": "x"}, mount_point="kv")
     root.secrets.kv.v1.create_or_update_secret("other-ns/secret", {"password": "x"}, mount_point="kv")
     for attempt in range(50):  # the first KV v2 write after mounting can fail while it upgrades
         try:
@@ -400,7 +402,7 @@ def test_vso_policy_reads_what_the_app_needs_and_nothing_else(engine: Engine, se
             time.sleep(0.1)
 
     vso = _token_with(engine, names.VSO_POLICY, policies.vso_policy_hcl(settings))
-    assert vso.secrets.kv.v1.read_secret(f"{folder}/registry", mount_point="kv")["data"]["password"] == "x"
+    assert vso.secrets.kv.v1.read_secret(registry, mount_point="kv")["data"]["password"] == "x"
     assert vso.secrets.kv.v2.read_secret_version(
         f"{folder}/{names.APP_HASHING_SECRET}", mount_point="kv2", raise_on_deleted_version=True
     )
@@ -408,16 +410,19 @@ def test_vso_policy_reads_what_the_app_needs_and_nothing_else(engine: Engine, se
         creds = vso.secrets.database.generate_credentials(role, mount_point=engine.mount)
         vso.sys.renew_lease(creds["lease_id"])  # VSO renews leases (default policy)
         root.sys.revoke_lease(creds["lease_id"])
-    ciphertext = vso.secrets.transit.encrypt_data(names.VSO_CACHE_KEY, "aGk=", mount_point="transit")["data"][
+    cache = _token_with(engine, names.VSO_CACHE_POLICY, render_hcl(policies.vso_cache_rules(settings)))
+    ciphertext = cache.secrets.transit.encrypt_data(names.VSO_CACHE_KEY, "aGk=", mount_point="transit")["data"][
         "ciphertext"
     ]
     assert (
-        vso.secrets.transit.decrypt_data(names.VSO_CACHE_KEY, ciphertext, mount_point="transit")["data"]["plaintext"]
+        cache.secrets.transit.decrypt_data(names.VSO_CACHE_KEY, ciphertext, mount_point="transit")["data"]["plaintext"]
         == "aGk="
     )
+    # The app namespace's policy no longer reaches the cache key (the controller's own role does).
+    _denied(lambda: vso.secrets.transit.encrypt_data(names.VSO_CACHE_KEY, "aGk=", mount_point="transit"))
 
     _denied(lambda: vso.secrets.kv.v1.read_secret("other-ns/secret", mount_point="kv"))
-    _denied(lambda: vso.secrets.kv.v1.create_or_update_secret(f"{folder}/registry", {"p": "y"}, mount_point="kv"))
+    _denied(lambda: vso.secrets.kv.v1.create_or_update_secret(registry, {"p": "y"}, mount_point="kv"))
     _denied(lambda: vso.read(f"{engine.mount}/config/{engine.connection}"))
     _denied(lambda: vso.write(f"{engine.mount}/rotate-root/{engine.connection}"))
     _denied(lambda: vso.write(f"{engine.mount}/roles/{names.DB_APP_ROLE}", db_name="x"))

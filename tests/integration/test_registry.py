@@ -30,7 +30,6 @@ from moto.server import ThreadedMotoServer
 
 from components.kube.image_copy import ACCEPT, digest_of, split_reference
 from components.kube.image_copy_provider import RegistryImageProvider
-from components.layers import app_images
 from components.settings import names
 from components.settings import names as storage_names
 from tests.fixtures import oci_images
@@ -99,6 +98,7 @@ class Registry:
 
     def __init__(self, url: str, ca: Path, password: str, objects: list[dict[str, Any]], bucket: str, s3: str):
         self.url, self.ca, self.password, self.objects, self.bucket, self.s3 = url, ca, password, objects, bucket, s3
+        self.pull_url, self.pull_password = "", ""  # the read-only instance (container registry-pull)
 
     def session(self, auth: tuple[str, str] | None = None) -> requests.Session:
         session = requests.Session()
@@ -137,6 +137,20 @@ def registry(rendered: ProgramRun, moto_s3: str, tmp_path_factory: pytest.TempPa
     # htpasswd and the S3 credentials file, rendered from the VaultStaticSecrets as VSO would.
     htpasswd = render_destination(_find(objects, "VaultStaticSecret", "registry-htpasswd"), {"password": password})
     Path(local(config["auth"]["htpasswd"]["path"])).write_text(htpasswd["htpasswd"])
+    # The read-only instance: same config file, the container's REGISTRY_* overrides, its own htpasswd.
+    pull_container = next(
+        c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == "registry-pull"
+    )
+    pull_mounts = {m["mountPath"]: root / m["name"] for m in pull_container["volumeMounts"]}
+    for mount_path, directory in pull_mounts.items():
+        mounts.setdefault(mount_path, directory)
+        directory.mkdir(exist_ok=True)
+    pull_password = "Test0nlyPull" + os.urandom(8).hex()
+    pull_htpasswd = render_destination(
+        _find(objects, "VaultStaticSecret", "registry-pull-htpasswd"), {"password": pull_password}
+    )
+    pull_env = {e["name"]: e["value"] for e in pull_container["env"]}
+    Path(local(pull_env["REGISTRY_AUTH_HTPASSWD_PATH"])).write_text(pull_htpasswd["htpasswd"])
     credentials = render_destination(
         _find(objects, "VaultStaticSecret", "registry-s3"), {storage_names.SECRET_ACCESS_KEY: secret_key}
     )
@@ -162,13 +176,32 @@ def registry(rendered: ProgramRun, moto_s3: str, tmp_path_factory: pytest.TempPa
     process = subprocess.Popen(
         [REGISTRY_BINARY, "serve", str(config_file)], env=process_env, stdout=log, stderr=subprocess.STDOUT
     )
+    pull_port, pull_debug = _free_port(), _free_port()
+    overrides = {
+        name: local(value) if value.startswith("/etc/") else value
+        for name, value in pull_env.items()
+        if name.startswith("REGISTRY_")
+    }
+    overrides.update(REGISTRY_HTTP_ADDR=f"127.0.0.1:{pull_port}", REGISTRY_HTTP_DEBUG_ADDR=f"127.0.0.1:{pull_debug}")
+    pull_log = (root / "registry-pull.log").open("w")
+    pull_process = subprocess.Popen(
+        [REGISTRY_BINARY, "serve", str(config_file)],
+        env={**process_env, **overrides},
+        stdout=pull_log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         _wait_for_port(port, process)
-        yield Registry(f"https://127.0.0.1:{port}", ca, password, objects, bucket, moto_s3)
+        _wait_for_port(pull_port, pull_process)
+        running = Registry(f"https://127.0.0.1:{port}", ca, password, objects, bucket, moto_s3)
+        running.pull_url, running.pull_password = f"https://127.0.0.1:{pull_port}", pull_password
+        yield running
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        for proc in (process, pull_process):
+            proc.terminate()
+            proc.wait(timeout=10)
         log.close()
+        pull_log.close()
 
 
 def _push(session: requests.Session, url: str, tag: str) -> tuple[str, bytes]:
@@ -245,19 +278,41 @@ def test_unauthenticated_and_wrong_password_pushes_are_refused(registry: Registr
     assert wrong.post(f"{registry.url}/v2/{REPOSITORY}/blobs/uploads/").status_code == 401
 
 
-def test_the_pull_secret_authenticates(registry: Registry, rendered: ProgramRun):
+def _pull_secret_credentials(registry: Registry) -> tuple[str, str]:
     pull = _find(registry.objects, "VaultStaticSecret", names.REGISTRY_PULL_SECRET)
     assert pull["spec"]["destination"]["type"] == "kubernetes.io/dockerconfigjson"
-    data = render_destination(pull, {storage_names.PASSWORD: registry.password})
+    assert pull["spec"]["path"].endswith(names.REGISTRY_PULL_PASSWORD_SECRET)
+    data = render_destination(pull, {storage_names.PASSWORD: registry.pull_password})
     auths = json.loads(data[".dockerconfigjson"])["auths"]
     assert list(auths) == ["registry.local"]  # settings.registry.host: what image references use
     entry = auths["registry.local"]
     username, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
     assert (username, password) == (entry["username"], entry["password"])
-    session = registry.session()
-    response = session.get(f"{registry.url}/v2/", headers={"Authorization": f"Basic {entry['auth']}"})
-    assert response.status_code == 200
-    _push(registry.session((username, password)), registry.url, "from-pull-secret")
+    return username, password
+
+
+def test_the_pull_secret_pulls_from_the_read_only_instance(registry: Registry):
+    username, password = _pull_secret_credentials(registry)
+    assert username == "registry-pull"
+    pusher = registry.session(("registry", registry.password))
+    digest, layer = _push(pusher, registry.url, "for-pull")
+    reader = registry.session((username, password))
+    manifest = reader.get(f"{registry.pull_url}/v2/{REPOSITORY}/manifests/for-pull", headers={"Accept": OCI_MANIFEST})
+    assert manifest.status_code == 200, manifest.text
+    assert reader.get(f"{registry.pull_url}/v2/{REPOSITORY}/blobs/{digest}").content == layer
+
+
+def test_the_pull_secret_cannot_push(registry: Registry):
+    """The issue's attack: the app namespace's pull Secret used to hold the only (push) user."""
+    username, password = _pull_secret_credentials(registry)
+    reader = registry.session((username, password))
+    # Read-only instance: every write is refused, whoever asks.
+    assert reader.post(f"{registry.pull_url}/v2/{REPOSITORY}/blobs/uploads/").status_code == 405
+    pusher_on_pull = registry.session(("registry", registry.password))
+    assert pusher_on_pull.get(f"{registry.pull_url}/v2/").status_code == 401  # not in the pull htpasswd
+    # Push instance: the pull user is unknown there.
+    assert reader.post(f"{registry.url}/v2/{REPOSITORY}/blobs/uploads/").status_code == 401
+    assert reader.get(f"{registry.url}/v2/").status_code == 401
 
 
 # --- app.imageSource: the image copy provider against the real registry ------------------------------------
@@ -265,12 +320,9 @@ def test_the_pull_secret_authenticates(registry: Registry, rendered: ProgramRun)
 
 @pytest.fixture(scope="module")
 def pull_credentials(registry: Registry) -> tuple[str, str]:
-    """(username, password) as the image copy reads them: from the pull Secret VSO renders."""
-    pull = _find(registry.objects, "VaultStaticSecret", names.REGISTRY_PULL_SECRET)
-    config = render_destination(pull, {storage_names.PASSWORD: registry.password})[".dockerconfigjson"]
-    entry = json.loads(config)["auths"]["registry.local"]
-    assert app_images._password(config, "registry.local") == registry.password
-    return entry["username"], app_images._password(config, "registry.local")
+    """(username, password) the image copy pushes with: the push user, whose password the program reads from
+    Vault (components/layers/app_images.py); the pull Secret's user cannot push."""
+    return "registry", registry.password
 
 
 def _copy_props(registry: Registry, credentials: tuple[str, str], source: Path, reference: str) -> dict[str, Any]:
@@ -408,10 +460,10 @@ def test_the_copy_reaches_the_in_cluster_registry_through_a_port_forward(
     expected = oci_images.write_oci_layout(source, "forwarded")
     props = _copy_props(registry, pull_credentials, source, "registry.local/sms-proxy:forwarded")
     del props["direct_url"]
-    props.update(namespace="sms-proxy", service="registry", port=443, kube_context="kind-platform")
+    props.update(namespace="sms-proxy", service="registry", port=5443, kube_context="kind-platform")
     outs = RegistryImageProvider().create(props).outs
     assert outs["digest"] == expected == _pulled(registry, pull_credentials, "registry.local/sms-proxy:forwarded")[0]
     (argv,) = kubectl.calls()
-    assert argv[argv.index("port-forward") :][:3] == ["port-forward", "svc/registry", ":443"]
+    assert argv[argv.index("port-forward") :][:3] == ["port-forward", "svc/registry", ":5443"]
     assert argv[argv.index("--context") : argv.index("--context") + 2] == ["--context", "kind-platform"]
     assert not any(pull_credentials[1] in arg for arg in argv)

@@ -30,6 +30,7 @@ from components.vault_runtime.providers import (
 from tests.fixtures.fake_tokenreview import FakeTokenReview, service_account_jwt
 from tests.fixtures.openbao import BaoCluster
 from tests.harness.program import ProgramRun, Registration, run_stack
+from tests.harness.vault_auth import vso_logins
 
 pytest_plugins = ["tests.fixtures.openbao"]
 pytestmark = pytest.mark.slow
@@ -210,23 +211,23 @@ def test_admin_approle_cannot_escalate(configured: Configured):
 
 
 def _vso_needs(run: ProgramRun) -> dict[tuple[str, str, str], set[str]]:
-    """(role, namespace, ServiceAccount) -> Vault paths read by the VSO objects that log in as it."""
-    values = next(r for r in run.of_type("kubernetes:helm.sh/v3:Release") if r.name == "vault-secrets-operator")
-    default = values.inputs["values"]["defaultAuthMethod"]
-    allowed = set(default["allowedNamespaces"])
+    """(role, namespace, ServiceAccount) -> Vault paths read by the VSO objects that log in as it (the VaultAuth
+    each object names, or VSO's default one: tests/harness/vault_auth.py)."""
+    release = next(r for r in run.of_type("kubernetes:helm.sh/v3:Release") if r.name == "vault-secrets-operator")
+    objects = run.k8s_objects()
+    auths = [o for o in objects if o["kind"] == "VaultAuth"]
     needs: dict[tuple[str, str, str], set[str]] = {}
-    login = default["kubernetes"]
-    for obj in run.k8s_objects():
+    for obj in objects:
         if obj["kind"] not in ("VaultStaticSecret", "VaultDynamicSecret"):
             continue
-        spec, namespace = obj["spec"], obj["metadata"]["namespace"]
-        assert "vaultAuthRef" not in spec, "only the default VaultAuth is expected"
-        assert namespace in allowed, f"{obj['metadata']['name']}: VSO's default auth is not allowed in {namespace}"
+        logins = vso_logins([*auths, obj], release.inputs["values"], release.inputs["namespace"])
+        (login,) = [x for x in logins if x.namespace == obj["metadata"]["namespace"]]
+        spec = obj["spec"]
         if obj["kind"] == "VaultStaticSecret" and spec["type"] == "kv-v2":
             path = f"{spec['mount']}/data/{spec['path']}"
         else:
             path = f"{spec['mount']}/{spec['path']}"
-        needs.setdefault((login["role"], namespace, login["serviceAccount"]), set()).add(path)
+        needs.setdefault((login.role, login.namespace, login.service_account), set()).add(path)
     return needs
 
 
@@ -267,6 +268,31 @@ def test_vso_logins_can_read_exactly_what_their_objects_use(configured: Configur
         assert all(c == ["deny"] for c in denied.values()), denied
         # Reading is all VSO does: no writes to what it reads.
         assert all("update" not in c and "create" not in c for c in caps.values()), caps
+
+
+def test_one_vso_role_per_namespace_reads_only_that_namespaces_paths(configured: Configured):
+    """The issue's attack: a VaultDynamicSecret in MinIO's namespace asking for the app's DDL `migrations`
+    credentials. MinIO's namespace logs in with its own role, whose token is refused every path of the app's."""
+    api, run = configured.api, configured.run
+    needs = _vso_needs(run)
+    by_namespace = {namespace: (role, account) for role, namespace, account in needs}
+    assert len(by_namespace) == len(needs), f"a namespace logs in with two roles: {sorted(needs)}"
+    app_role, app_account = by_namespace["sms-proxy"]
+    minio_role, minio_account = by_namespace["minio"]
+    assert app_role != minio_role
+    app_paths = needs[(app_role, "sms-proxy", app_account)]
+    minio_paths = needs[(minio_role, "minio", minio_account)]
+    assert "postgresql/creds/migrations" in app_paths
+    minio_token = _login(api, minio_role, "minio", minio_account)
+    stolen = sorted(app_paths - minio_paths)
+    assert all(c == ["deny"] for c in api.capabilities(minio_token, stolen).values()), stolen
+    response = api.call("GET", "postgresql/creds/migrations", token=minio_token)
+    assert response.status_code == 403, response.text
+    # ... and the app namespace cannot read MinIO's root password.
+    app_token = _login(api, app_role, "sms-proxy", app_account)
+    assert api.capabilities(app_token, ["kv/sms-proxy/minio-root"]) == {"kv/sms-proxy/minio-root": ["deny"]}
+    # MinIO's ServiceAccount cannot log in with the app's role either (bound to the app namespace only).
+    assert api.login(app_role, "minio", minio_account).status_code in (400, 403)
 
 
 def test_vso_cache_encryption_key_is_usable_by_the_controller(configured: Configured):

@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from components.layers.client_certificates import client_certificates, secret_name
-from components.layers.pki import LEAF_ISSUER
+from components.layers.pki import CLIENT_ISSUER
 from components.settings.load import load_settings
 from tests.fixtures.config import FakeConfig
 from tests.harness.dependencies import waits_for_urns
@@ -31,7 +31,7 @@ def test_one_client_auth_certificate_per_client_app(stack_run: ProgramRun):
         assert certificate["metadata"]["namespace"] == stack_run.outputs["namespaces"]["app"]
         assert spec["secretName"] == secret_name(app) == f"{app}-client-tls"
         assert "client auth" in spec["usages"] and "server auth" not in spec["usages"]
-        assert spec["issuerRef"] == {"name": LEAF_ISSUER, "kind": "ClusterIssuer", "group": "cert-manager.io"}
+        assert spec["issuerRef"] == {"name": CLIENT_ISSUER, "kind": "ClusterIssuer", "group": "cert-manager.io"}
         assert "dnsNames" not in spec and "ipAddresses" not in spec
         validate_object(copy.deepcopy(certificate))
 

@@ -105,7 +105,12 @@ def test_pull_secret_is_the_contract_name_and_a_dockerconfigjson(stack):
     pull = _find(objects_of(settings_of(stack)), "VaultStaticSecret", contract.REGISTRY_PULL_SECRET)
     assert pull["metadata"]["namespace"] == "sms-proxy"
     assert pull["spec"]["destination"]["type"] == "kubernetes.io/dockerconfigjson"
-    assert pull["spec"]["path"].endswith(storage_names.REGISTRY_PASSWORD_SECRET)
+    # In-cluster: the pull-only user's password; an external registry: the configured password.
+    assert pull["spec"]["path"].endswith(storage_names.REGISTRY_PULL_PASSWORD_SECRET)
+    external = _find(
+        objects_of(settings_of(stack, EXTERNAL, EXTERNAL_SECRETS)), "VaultStaticSecret", contract.REGISTRY_PULL_SECRET
+    )
+    assert external["spec"]["path"].endswith(storage_names.REGISTRY_PASSWORD_SECRET)
 
 
 def test_external_backends_write_their_credentials_to_vault():

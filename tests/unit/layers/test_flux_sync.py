@@ -133,6 +133,7 @@ def test_kustomization_fields(monkeypatch):
         "prune": True,
         "wait": True,
         "postBuild": {"substitute": layers.variables(current)},
+        "serviceAccountName": "flux-pki-extra",
     }  # no dependsOn: its only dependency (pki) is a bootstrap layer Pulumi applied first
     # Only what a layer declares: "late" needs nothing, so it does not wait for the layer before it.
     assert "dependsOn" not in second["spec"]
@@ -177,3 +178,28 @@ def test_remote_stack_without_git_url_registers_nothing(caplog):
     with pytest.raises(SystemExit):
         run_stack("remote", {"mode": "remote", "s3": {"backend": "minio"}}, replace=True)
     assert "platform:flux.gitUrl:" in caplog.text
+
+
+def test_signed_commits_only_with_flux_verify():
+    assert "verify" not in flux_sync.git_repository(settings())["spec"]
+    repository = flux_sync.git_repository(settings({"verify": {"secretRef": "git-keys"}}))
+    assert repository["spec"]["verify"] == {"mode": "HEAD", "secretRef": {"name": "git-keys"}}
+    validate_object(repository)
+    tagged = flux_sync.git_repository(
+        settings({"branch": "", "tag": "v1.0.0", "verify": {"secretRef": "git-keys", "mode": "TagAndHEAD"}})
+    )
+    assert tagged["spec"]["verify"]["mode"] == "TagAndHEAD"
+
+
+@pytest.mark.parametrize(
+    ("verify", "message"),
+    [
+        ({"mode": "HEAD"}, r"flux\.verify\.secretRef: verification needs the Secret"),
+        ({"secretRef": "git-keys", "mode": "Tag"}, r"flux\.verify\.mode: Tag verifies a tag"),
+        ({"secretRef": "Git Keys"}, r"flux\.verify\.secretRef: 'Git Keys' is not a DNS-1123 label"),
+        ({"secretRef": "k", "keys": "x"}, r"flux\.verify\.keys: unknown setting"),
+    ],
+)
+def test_bad_flux_verify_is_refused(verify, message):
+    with pytest.raises(ConfigError, match=message):
+        settings({"verify": verify})

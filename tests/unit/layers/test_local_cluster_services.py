@@ -98,7 +98,8 @@ def test_the_mirror_service_serves_the_registry_at_the_address_containerd_dials(
     deployment = one(objects, "Deployment", "registry")
     labels = deployment["spec"]["template"]["metadata"]["labels"]
     assert service["spec"]["selector"].items() <= labels.items()
-    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    # ... the read-only instance: nodes pull, they never push.
+    (container,) = [c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == "registry-pull"]
     assert port["targetPort"] in {p["name"] for p in container["ports"]}
 
 

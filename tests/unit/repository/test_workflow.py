@@ -21,6 +21,7 @@ WORKFLOW = REPO / ".github" / "workflows" / "preview.yml"
 TEST_WORKFLOW = REPO / ".github" / "workflows" / "test.yml"
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.y*ml"))
 CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
+USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<action>[^@\s]+)@(?P<ref>\S+)(?:\s+#\s*(?P<tag>\S+))?\s*$")
 
 
 def actions_inputs() -> tuple[str, set[str]]:
@@ -45,14 +46,25 @@ def steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
     return [step for job in workflow["jobs"].values() for step in job.get("steps") or []]
 
 
-def pulumi_input_problems(workflow: dict[str, Any], known: set[str], ref: str) -> list[str]:
+def tags_of(text: str) -> dict[str, str]:
+    """`action@sha` -> the `# vX.Y.Z` tag its line names (a `uses:` by tag maps to that tag)."""
+    tags = {}
+    for line in text.splitlines():
+        match = USES.match(line)
+        if match:
+            ref = match["ref"]
+            tags[f"{match['action']}@{ref}"] = match["tag"] or ref
+    return tags
+
+
+def pulumi_input_problems(workflow: dict[str, Any], known: set[str], ref: str, tags: dict[str, str]) -> list[str]:
     """Every `with:` key of a pulumi/actions step is a real input of the pinned major version."""
     problems = []
     for step in steps(workflow):
         uses = str(step.get("uses") or "")
         if not uses.startswith("pulumi/actions@"):
             continue
-        if uses.split("@", 1)[1].split(".")[0] != ref.split(".")[0]:
+        if tags.get(uses, "").split(".")[0] != ref.split(".")[0]:
             problems.append(f"{uses}: the input list is for {ref}")
         problems.extend(f"{uses}: unknown input {name!r}" for name in step.get("with") or {} if name not in known)
     return problems
@@ -89,7 +101,7 @@ def test_schema_check_rejects_a_broken_workflow(tmp_path: Path):
 
 def test_every_pulumi_actions_input_exists():
     ref, known = actions_inputs()
-    assert pulumi_input_problems(load(), known, ref) == []
+    assert pulumi_input_problems(load(), known, ref, tags_of(WORKFLOW.read_text())) == []
 
 
 def test_input_check_catches_a_typo():
@@ -98,7 +110,10 @@ def test_input_check_catches_a_typo():
     for step in steps(workflow):
         if str(step.get("uses", "")).startswith("pulumi/actions@"):
             step["with"]["policy-packs"] = "policy"  # the real name is policyPacks
-    assert pulumi_input_problems(workflow, known, ref) == ["pulumi/actions@v6: unknown input 'policy-packs'"]
+    (uses,) = [s["uses"] for s in steps(workflow) if str(s.get("uses", "")).startswith("pulumi/actions@")]
+    assert pulumi_input_problems(workflow, known, ref, tags_of(WORKFLOW.read_text())) == [
+        f"{uses}: unknown input 'policy-packs'"
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +125,8 @@ def test_runs_a_preview_of_both_stacks_on_pull_requests(workflow):
     assert "pull_request" in workflow["on"]
     (job,) = workflow["jobs"].values()
     assert job["strategy"]["matrix"]["stack"] == ["local", "remote"]
-    (pulumi,) = [s for s in steps(workflow) if str(s.get("uses", "")).startswith("pulumi/actions@v6")]
+    (pulumi,) = [s for s in steps(workflow) if str(s.get("uses", "")).startswith("pulumi/actions@")]
+    assert tags_of(WORKFLOW.read_text())[pulumi["uses"]].startswith("v6.")
     assert pulumi["with"]["command"] == "preview"
     assert pulumi["with"]["stack-name"] == "${{ matrix.stack }}"
     assert pulumi["with"]["comment-on-pr"] is True
@@ -149,8 +165,6 @@ def test_no_secret_is_echoed_or_passed_in_argv(workflow):
 
 
 # --- test.yml: the suite on a runner without ../shared ---
-
-USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<action>[^@\s]+)@(?P<ref>\S+)(?:\s+#\s*(?P<tag>\S+))?\s*$")
 
 
 def unpinned_actions(text: str) -> list[str]:
@@ -223,3 +237,69 @@ def test_test_workflow_uses_the_pinned_uv_and_a_supported_python(test_workflow):
     assert makefile_uv and uses["astral-sh/setup-uv"]["with"]["version"] == makefile_uv[1]
     major, minor = map(int, uses["actions/setup-python"]["with"]["python-version"].split("."))
     assert (3, 11) <= (major, minor) < (3, 14)  # pyproject.toml requires-python
+
+
+# --- preview.yml: issue 15 (the preview runs the pull request's code next to credentials that decrypt the state) ---
+
+PINNED_ELSEWHERE = {  # the same action, the same commit in both workflows
+    "actions/checkout": "3d3c42e5aac5ba805825da76410c181273ba90b1",
+    "actions/setup-python": "5fda3b95a4ea91299a34e894583c3862153e4b97",
+    "astral-sh/setup-uv": "20cfd1bf945f4377ade1205e4dbc17946fc9a30d",
+    "pulumi/actions": "8582a9e8cc630786854029b4e09281acd6794b58",  # v6.6.1 (the input list's version)
+}
+
+
+def test_every_preview_action_is_pinned_by_a_full_commit_sha():
+    text = WORKFLOW.read_text()
+    assert unpinned_actions(text) == []
+    pins = {action.split("@")[0]: action.split("@")[1] for action in tags_of(text)}
+    assert pins == PINNED_ELSEWHERE
+    test_pins = {action.split("@")[0]: action.split("@")[1] for action in tags_of(TEST_WORKFLOW.read_text())}
+    assert all(pins[action] == sha for action, sha in test_pins.items())
+    assert unpinned_actions(text.replace(PINNED_ELSEWHERE["pulumi/actions"], "v6")) != []
+
+
+def test_preview_runs_in_the_protected_environment_and_never_for_forks(workflow):
+    (job,) = workflow["jobs"].values()
+    assert job["environment"] == "preview"
+    assert job["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+    # Only pull_request (never pull_request_target, which would hand secrets to a fork's code).
+    assert set(workflow["on"]) == {"pull_request"}
+    (checkout,) = [s for s in steps(workflow) if str(s.get("uses", "")).startswith("actions/checkout@")]
+    assert checkout["with"]["persist-credentials"] is False
+
+
+def test_preview_installs_kubectl_pinned_and_verified_before_the_preview(workflow):
+    from components.settings.versions import IMAGES, TOOLS, main
+
+    kubectl = TOOLS["kubectl"]
+    assert re.fullmatch(r"[0-9a-f]{64}", kubectl.sha256)
+    assert f"/v{kubectl.version}/" in kubectl.url and kubectl.url.startswith("https://dl.k8s.io/")
+    assert IMAGES["kubectl"].endswith(f":{kubectl.version}")  # one kubectl version across the platform
+    assert main(["kubectl"]) == f"{kubectl.url} {kubectl.sha256}"
+    names = [str(s.get("uses") or "") for s in steps(workflow)]
+    runs = [str(s.get("run") or "") for s in steps(workflow)]
+    (install,) = [i for i, run in enumerate(runs) if "components.settings.versions kubectl" in run]
+    script = runs[install]
+    assert "sha256sum --check --strict" in script and "--fail" in script and "--proto '=https'" in script
+    # The checksum check comes before the binary is installed or run.
+    assert script.index("sha256sum") < script.index("install -m") < script.index("version --client")
+    sync = next(i for i, run in enumerate(runs) if "uv sync --locked" in run)
+    preview = next(i for i, n in enumerate(names) if str(n).startswith("pulumi/actions@"))
+    assert sync < install < preview
+
+
+def test_the_kubectl_install_fails_on_a_wrong_checksum(tmp_path: Path):
+    """The workflow's check, run for real on a file that is not the pinned binary."""
+    binary = tmp_path / "kubectl"
+    binary.write_bytes(b"not kubectl")
+    from components.settings.versions import TOOLS
+
+    check = subprocess.run(
+        ["sha256sum", "--check", "--strict"],
+        input=f"{TOOLS['kubectl'].sha256}  {binary}\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode != 0

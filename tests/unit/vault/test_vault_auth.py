@@ -43,11 +43,15 @@ def test_the_default_logins_are_the_expected_ones(local_run):
     ns, vault = settings.namespaces, settings.vault
     expected = {
         VsoLogin(ns.app, vault.operator_service_account, vault.operator_role),
-        VsoLogin(ns.vault_secrets_operator, contract.VSO_CONTROLLER_SERVICE_ACCOUNT, vault.operator_role),
+        VsoLogin(ns.vault_secrets_operator, contract.VSO_CONTROLLER_SERVICE_ACCOUNT, contract.VSO_CACHE_ROLE),
     }
     if settings.s3.backend == "minio":
-        expected.add(VsoLogin(ns.storage, vault.operator_service_account, vault.operator_role))
-    assert vso_logins_of_run(run) == expected
+        expected.add(VsoLogin(ns.storage, vault.operator_service_account, contract.VSO_STORAGE_ROLE))
+    logins = vso_logins_of_run(run)
+    assert logins == expected
+    # One role per namespace, and no role admits a second namespace.
+    assert len({login.namespace for login in logins}) == len({login.role for login in logins}) == len(logins)
+    assert all(len(role.namespaces) == 1 for role in roles(settings))
 
 
 def test_every_login_has_its_service_account_and_a_role(local_run):
@@ -79,12 +83,22 @@ def _covered(path: str, rules: dict[str, tuple[str, ...]], *needed: str) -> bool
     return False
 
 
-def test_the_vso_policy_reads_everything_vso_syncs(local_run):
+VSO_RULES = {
+    contract.VSO_POLICY: policies.vso_rules,
+    contract.VSO_STORAGE_POLICY: policies.vso_storage_rules,
+    contract.VSO_CACHE_POLICY: policies.vso_cache_rules,
+}
+
+
+def test_each_namespaces_vso_policy_reads_everything_vso_syncs_there(local_run):
     variant, run = local_run
-    rules = policies.vso_rules(settings_of(variant))
+    settings = settings_of(variant)
+    by_namespace = {login.namespace: login.role for login in vso_logins_of_run(run)}
+    policy_of = {role.name: role.policy for role in roles(settings)}
     synced = [o for o in run.k8s_objects() if o["kind"] in ("VaultStaticSecret", "VaultDynamicSecret")]
     assert synced
     for obj in synced:
+        rules = VSO_RULES[policy_of[by_namespace[obj["metadata"]["namespace"]]]](settings)
         spec = obj["spec"]
         if obj["kind"] == "VaultStaticSecret" and spec["type"] == "kv-v2":
             path = f"{spec['mount']}/data/{spec['path']}"
