@@ -22,13 +22,15 @@ import pulumi
 import yaml
 from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider
 
-from components.kube.kind_config import encryption_configuration
+from components.kube.kind_config import encryption_configuration, with_state_directory, without_state_directory
 
 CONFIG_FILE = "kind-config.yaml"
 KUBECONFIG_FILE = "kubeconfig"
 ENCRYPTION_FILE = "encryption/config.yaml"
 API_SERVER_MANIFEST = "/etc/kubernetes/manifests/kube-apiserver.yaml"
-# Inputs whose change means a different cluster. `state_dir` is in the config's host paths already.
+# Inputs whose change means a different cluster. Not `state_dir`: it follows the caller's $HOME/$XDG_STATE_HOME,
+# and the config carries a placeholder for it (kind_config.STATE_DIR_PLACEHOLDER). A run from another shell
+# changes no replace-relevant input; the state keeps the directory the cluster was created with.
 REPLACE_ON = ("cluster_name", "config", "encryption_key", "node_files")
 CREATE_TIMEOUT_SECONDS = 600
 
@@ -93,7 +95,7 @@ def write_files(props: dict[str, Any]) -> tuple[Path, Path]:
         # Non-secret (containerd hosts.toml): readable by containerd inside the node whatever its uid mapping.
         _write_private(state_dir / relative, text, mode=0o644)
     config_path = state_dir / CONFIG_FILE
-    _write_private(config_path, props["config"])
+    _write_private(config_path, with_state_directory(props["config"], str(state_dir)))
     return config_path, state_dir / KUBECONFIG_FILE
 
 
@@ -127,6 +129,8 @@ class KindClusterProvider(ResourceProvider):
         return CreateResult(id_=name, outs={**props, "kubeconfig": kubeconfig_path.read_text()})
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        # A cluster created before the placeholder has real paths in its recorded config: compare it as rendered now.
+        olds = {**olds, "config": without_state_directory(olds.get("config") or "", olds.get("state_dir") or "")}
         replaces = [key for key in REPLACE_ON if olds.get(key) != news.get(key)]
         return DiffResult(changes=bool(replaces), replaces=replaces, delete_before_replace=True)
 
@@ -141,6 +145,8 @@ class KindCluster(pulumi.dynamic.Resource):
     """A kind cluster; `kubeconfig` is a secret output for the Kubernetes provider."""
 
     kubeconfig: pulumi.Output[str]
+    # The directory the cluster was created with (kept in the state when a later run computes another one).
+    state_dir: pulumi.Output[str]
 
     def __init__(
         self,
