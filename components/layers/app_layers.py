@@ -41,6 +41,7 @@ class AppLayersComponent(pulumi.ComponentResource):
                 provider=infra.provider,
                 parent=self,
                 depends_on=[*depends_on, *previous],
+                keep=layer.stateful,
             )
             self.groups[layer.name] = group
             previous = [group]

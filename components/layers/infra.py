@@ -12,6 +12,10 @@ from components.settings.model import Settings
 # Namespaces that only run our own hardened workloads enforce the `restricted` Pod Security level;
 # operator namespaces get `baseline` (some upstream charts still need it) and warn on `restricted`.
 _RESTRICTED = ("app",)
+# Namespaces whose deletion deletes data (Vault's Raft and audit volumes, the PostgreSQL cluster's volumes in the
+# app's, MinIO's volume): protected (the engine refuses to delete or replace them, so renaming one in the config
+# fails instead of dropping the data) and retained (even an unprotected delete leaves them in the cluster).
+DATA_NAMESPACES = ("vault", "app", "storage")
 
 
 def app_cluster_namespaces(settings: Settings) -> tuple[str, ...]:
@@ -89,6 +93,7 @@ class InfraComponent(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
         restricted = {getattr(settings.namespaces, field) for field in _RESTRICTED}
+        self._data = {getattr(settings.namespaces, field) for field in DATA_NAMESPACES}
         self.namespaces = {
             namespace: self._namespace(namespace, namespace, settings, restricted, self.provider)
             for namespace in app_cluster_namespaces(settings)
@@ -126,5 +131,10 @@ class InfraComponent(pulumi.ComponentResource):
                     "pod-security.kubernetes.io/warn": "restricted",
                 },
             ),
-            opts=pulumi.ResourceOptions(parent=self, provider=provider),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                provider=provider,
+                protect=True if namespace in self._data else None,
+                retain_on_delete=True if namespace in self._data else None,
+            ),
         )

@@ -36,6 +36,8 @@ class Layer:
     enabled: Callable[[Settings], bool] = _always
     variables: Variables | None = None
     folder: str = ""
+    # Holds data (a database, object storage): the local stack protects and retains its objects (README "Teardown").
+    stateful: bool = False
 
     @property
     def path(self) -> str:
@@ -80,7 +82,7 @@ LAYERS: tuple[Layer, ...] = (
     # The password policy every generated secret uses (vault-config-operator).
     Layer("vault-config", variables=var.vault_config_variables),
     # MinIO tenant + its Vault-generated credentials; absent with an external S3 endpoint.
-    Layer("s3", depends_on=("pki",), enabled=lambda s: s.s3.in_cluster, variables=var.s3_variables),
+    Layer("s3", depends_on=("pki",), enabled=lambda s: s.s3.in_cluster, variables=var.s3_variables, stateful=True),
     # The registry server; absent when registry.mode is external.
     Layer(
         "registry", depends_on=("pki", "s3"), enabled=lambda s: s.registry.in_cluster, variables=var.registry_variables
@@ -96,7 +98,7 @@ LAYERS: tuple[Layer, ...] = (
     # The app's pull Secret from the registry password in Vault: both registry modes.
     Layer("registry-access", depends_on=("registry",), variables=var.registry_access_variables),
     # CloudNativePG cluster (TLS, client certificates), Vault's DB engine, Flyway Job, the app.
-    Layer("postgresql", depends_on=("vault-config",), variables=var.postgresql_variables),
+    Layer("postgresql", depends_on=("vault-config",), variables=var.postgresql_variables, stateful=True),
     Layer("database-engine", depends_on=("postgresql",), variables=var.database_engine_variables),
     Layer("migrations", depends_on=("database-engine", "registry-access"), variables=var.migrations_variables),
     # The app's objects common to both secret-delivery modes, then its Deployment with the mode's secrets:

@@ -126,9 +126,15 @@ class VaultServerComponent(pulumi.ComponentResource):
             parent=self,
             depends_on=[*issuer, vault_namespace],
         )
-        # The pods mount both certificate Secrets, so the release waits for the certificates.
+        # The pods mount both certificate Secrets, so the release waits for the certificates. Protected and
+        # retained: an uninstall deletes the StatefulSet, and a renamed release (vault.releaseName) would start an
+        # empty Vault beside the keys of this one (README "Teardown").
         self.release = registry.VAULT_SERVER.install(
-            settings, provider=infra.vault_provider, parent=self, depends_on=[certificates, vault_namespace]
+            settings,
+            provider=infra.vault_provider,
+            parent=self,
+            depends_on=[certificates, vault_namespace],
+            opts=pulumi.ResourceOptions(protect=True, retain_on_delete=True),
         )
         self.runtime = VaultRuntime(
             "vault-runtime",
