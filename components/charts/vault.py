@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from components.charts.release import ChartRelease
+from components.charts.vault_seal import seal_server_values, seal_stanza
 from components.settings import names, placement
 from components.settings.model import AntiAffinity, Settings
 from components.settings.versions import IMAGES
@@ -84,6 +85,8 @@ def server_config(settings: Settings) -> str:
         # Labels pods vault-active/vault-sealed/..., which the -active/-standby Services select on.
         'service_registration "kubernetes" {}',
         'telemetry {\n  prometheus_retention_time = "30s"\n  disable_hostname = true\n}',
+        # Auto-unseal (vault.seal): pods unseal themselves after every restart; "" with Shamir.
+        *filter(None, [seal_stanza(settings)]),
     ]
     return "\n\n".join(parts) + "\n"
 
@@ -141,6 +144,7 @@ def _server(settings: Settings) -> dict[str, Any]:
         "postgres-client", names.POSTGRES_CLIENT_CERT_SECRET, names.POSTGRES_CLIENT_CERT_DIR
     )
     probe = {"enabled": True, "port": names.VAULT_PORT}
+    seal = seal_server_values(settings)
     return {
         "image": _image(),
         # Requests sized for a small production cluster; no CPU limit (throttling stalls Raft heartbeats).
@@ -153,8 +157,10 @@ def _server(settings: Settings) -> dict[str, Any]:
             "periodSeconds": 10,
         },
         "affinity": _affinity(settings),
-        "volumes": [tls_volume, pg_volume],
-        "volumeMounts": [tls_mount, pg_mount],
+        "volumes": [tls_volume, pg_volume, *seal.get("volumes", [])],
+        "volumeMounts": [tls_mount, pg_mount, *seal.get("volumeMounts", [])],
+        # The seal's token / credentials, from the Secret components/vault/seal.py creates (never in the HCL).
+        **({"extraSecretEnvironmentVars": seal["extraSecretEnvironmentVars"]} if seal else {}),
         # The CLI inside the pods (`kubectl exec ... vault status`) trusts the platform CA.
         "extraEnvironmentVars": {"VAULT_CACERT": f"{TLS_DIR}/ca.crt"},
         "dataStorage": {"enabled": True, "size": vault.storage_size, "mountPath": DATA_PATH},
@@ -166,6 +172,12 @@ def _server(settings: Settings) -> dict[str, Any]:
             "create": True,
             "name": placement.service_account(settings),
             "serviceDiscovery": {"enabled": True},
+            # Workload identity for a cloud KMS seal (IRSA, GKE/Azure workload identity), when configured.
+            **(
+                {"annotations": vault.seal.service_account_annotations}
+                if vault.seal.service_account_annotations
+                else {}
+            ),
         },
         "statefulSet": {"securityContext": _POD_SECURITY},
     }

@@ -13,6 +13,7 @@ import re
 
 import pulumi
 
+from components.settings.load_seal import SECRET_KEYS as SEAL_SECRET_KEYS
 from components.settings.load_services import load_flux, load_registry, load_s3
 from components.settings.load_vault import VaultSecrets, load_vault
 from components.settings.model import (
@@ -208,6 +209,7 @@ def load_settings(source: ConfigSource, stack: str) -> Settings:
                 root_token=source.get_secret("vaultRootToken"),
                 external_role_id=source.get_secret("vaultExternalRoleId"),
                 external_secret_id=source.get_secret("vaultExternalSecretId"),
+                seal={key: source.get_secret(key) for key in SEAL_SECRET_KEYS},
             ),
         ),
         s3=load_s3(_section(source, "s3"), mode, source),

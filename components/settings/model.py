@@ -98,6 +98,36 @@ class PkiSettings:
     organization: str
 
 
+class SealType(StrEnum):
+    """How Vault's root key is protected (`vault.seal.type`)."""
+
+    SHAMIR = "shamir"  # key shares; every restarted pod waits for the program (or an operator) to unseal it
+    TRANSIT = "transit"  # another Vault/OpenBao's transit engine: pods unseal themselves
+    AWSKMS = "awskms"
+    GCPCKMS = "gcpckms"
+    AZUREKEYVAULT = "azurekeyvault"
+
+
+@dataclass(frozen=True)
+class SealSettings:
+    """An auto-unseal seal (anything but Shamir): the stanza's non-secret attributes and where its secrets come
+    from. Secrets never enter the HCL: `environment` maps an environment variable of the Vault pods to a secret
+    config value (a Kubernetes Secret Pulumi creates feeds it), `files` maps a file name in the mounted seal
+    Secret to one (GCP credentials JSON); `ca_cert` (transit, public) is mounted beside them."""
+
+    type: SealType = SealType.SHAMIR
+    attributes: tuple[tuple[str, str], ...] = ()  # HCL `key = "value"` lines, in order
+    ca_cert: str = ""
+    service_account_annotations: dict[str, str] = field(default_factory=dict)  # workload identity
+    environment: dict[str, pulumi.Output[str]] = field(default_factory=dict, compare=False)
+    files: dict[str, pulumi.Output[str]] = field(default_factory=dict, compare=False)
+
+    @property
+    def auto(self) -> bool:
+        """Pods unseal themselves; `sys/init` then returns recovery keys instead of unseal shares."""
+        return self.type is not SealType.SHAMIR
+
+
 @dataclass(frozen=True)
 class VaultSettings:
     release_name: str
@@ -120,6 +150,7 @@ class VaultSettings:
     # Vault outside this cluster: the app cluster's API server address as Vault reaches it (Kubernetes auth
     # reviews the operators' tokens there). Required with SECOND_CLUSTER, optional with EXTERNAL.
     app_api_address: str = ""
+    seal: SealSettings = field(default_factory=SealSettings)
     # With PGP-encrypted shares the program cannot unseal by itself: the decrypted shares come here.
     unseal_keys: pulumi.Output[str] | None = field(default=None, compare=False)
     # A root token for the one-time admin bootstrap when the init output cannot be used: the initial

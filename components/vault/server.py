@@ -3,7 +3,8 @@ and the Kubernetes-auth identities Vault trusts.
 
 Order inside the component (every step waits for the previous one):
   1. manifests/bootstrap/vault/   server + PostgreSQL client certificates (issuer-leaf)
-  2. Helm release `vault`         HA Raft / standalone, values from components/charts/vault.py
+  2. Helm release `vault`         HA Raft / standalone, values from components/charts/vault.py (after the
+                                  auto-unseal Secret of seal.py when `vault.seal` is not Shamir)
   3. VaultRuntime                 init, unseal, admin bootstrap, pulumi-vault configuration (runtime.py)
   4. manifests/bootstrap/vault-operators/   the ServiceAccounts Vault's Kubernetes-auth roles bind, their CA
                                   Certificates, and the TokenReview (auth-delegator) binding of Vault's own SA
@@ -38,6 +39,7 @@ from components.vault import trust
 from components.vault.admin_provider import admin_provider, configuration
 from components.vault.cluster_pki import VaultClusterPkiComponent
 from components.vault.runtime import VaultRuntime
+from components.vault.seal import seal_secret
 
 
 @dataclass(frozen=True)
@@ -129,11 +131,12 @@ class VaultServerComponent(pulumi.ComponentResource):
         # The pods mount both certificate Secrets, so the release waits for the certificates. Protected and
         # retained: an uninstall deletes the StatefulSet, and a renamed release (vault.releaseName) would start an
         # empty Vault beside the keys of this one (README "Teardown").
+        seal = seal_secret(settings, infra.vault_provider, vault_namespace, self)
         self.release = registry.VAULT_SERVER.install(
             settings,
             provider=infra.vault_provider,
             parent=self,
-            depends_on=[certificates, vault_namespace],
+            depends_on=[certificates, vault_namespace, *([seal] if seal else [])],
             opts=pulumi.ResourceOptions(protect=True, retain_on_delete=True),
         )
         self.runtime = VaultRuntime(
