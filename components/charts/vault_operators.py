@@ -66,7 +66,9 @@ def secrets_operator_values(settings: Settings) -> dict[str, Any]:
 def vso_namespaces(settings: Settings) -> list[str]:
     """Namespaces whose Vault*Secrets log in with VSO's default Kubernetes auth."""
     ns = settings.namespaces
-    return [ns.app, *([ns.storage] if settings.s3.in_cluster else [])]
+    # Vault's own namespace with backup.enabled: the snapshot CronJob's S3 credentials (manifests/gitops/vault-backup/).
+    snapshots = [ns.vault] if settings.vault_snapshots else []
+    return [ns.app, *([ns.storage] if settings.s3.in_cluster else []), *snapshots]
 
 
 def config_operator_values(settings: Settings) -> dict[str, Any]:

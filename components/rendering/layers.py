@@ -110,6 +110,13 @@ LAYERS: tuple[Layer, ...] = (
     Layer("app-csi-vault-ca", depends_on=("pki",), enabled=lambda s: s.app.csi and s.vault.in_app_cluster),
     Layer("app-csi", depends_on=("app", "app-csi-vault-ca"), enabled=lambda s: s.app.csi),
     Layer("ingress", depends_on=("pki",), variables=var.ingress_variables),
+    # backup.enabled with Vault here: the Raft snapshot CronJob, its identity and S3 credentials.
+    Layer(
+        "vault-backup",
+        depends_on=("vault-config", "s3"),
+        enabled=lambda s: s.vault_snapshots,
+        variables=var.vault_backup_variables,
+    ),
     # manifests/gitops/network-policies/: default-deny everywhere plus each component's allow rules (common/),
     # and the policies of namespaces and workloads that exist only with some config: Flux applies whole
     # directories, so each condition is a directory of its own (never a policy for a namespace that is not there).
@@ -156,6 +163,19 @@ LAYERS: tuple[Layer, ...] = (
         depends_on=("network-policies-registry",),
         enabled=lambda s: s.registry.in_cluster and not s.s3.in_cluster,
         folder="network-policies/registry-s3",
+    ),
+    # The Vault snapshot CronJob (Vault's namespace, which admits it to Vault already): to the S3 backend it has.
+    Layer(
+        "network-policies-vault-backup-minio",
+        depends_on=("network-policies-vault", "network-policies-minio"),
+        enabled=lambda s: s.vault_snapshots and s.s3.in_cluster,
+        folder="network-policies/vault-backup-minio",
+    ),
+    Layer(
+        "network-policies-vault-backup-s3",
+        depends_on=("network-policies-vault",),
+        enabled=lambda s: s.vault_snapshots and not s.s3.in_cluster,
+        folder="network-policies/vault-backup-s3",
     ),
 )
 

@@ -210,3 +210,18 @@ def app_secret_variables(settings: Settings) -> dict[str, str]:
 
 def ingress_variables(settings: Settings) -> dict[str, str]:
     return {"ingress_host": settings.ingress.host}
+
+
+def vault_backup_variables(settings: Settings) -> dict[str, str]:
+    """The Vault Raft snapshot CronJob (backup.*): schedule, retention, its identity, where it uploads."""
+    backup = settings.backup
+    return {
+        "backup_schedule": backup.schedule,
+        "backup_retention_days": str(backup.retention_days),
+        # The in-cluster MinIO's certificate comes from the platform PKI; an external endpoint uses public CAs.
+        "backup_s3_ca_file": "/etc/platform-ca/ca.crt" if settings.s3.in_cluster else "",
+        "vault_snapshot_identity": names.VAULT_SNAPSHOT_IDENTITY,
+        "vault_snapshot_prefix": names.VAULT_SNAPSHOT_PREFIX,
+        "vault_active_address": f"https://{settings.vault.release_name}-active.{settings.namespaces.vault}.svc:8200",
+        "image_curl": IMAGES["curl"],
+    }

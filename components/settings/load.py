@@ -19,6 +19,7 @@ from components.settings.load_vault import VaultSecrets, load_vault
 from components.settings.model import (
     PROJECT,
     AppSettings,
+    BackupSettings,
     IngressSettings,
     KubernetesSettings,
     LocalClusterSettings,
@@ -185,6 +186,19 @@ def _ingress(section: Section) -> IngressSettings:
     return settings
 
 
+CRON = re.compile(r"^(\S+\s+){4}\S+$")
+
+
+def _backup(section: Section) -> BackupSettings:
+    settings = BackupSettings(
+        enabled=section.boolean("enabled", True),
+        schedule=section.string("schedule", "17 2 * * *", pattern=CRON, what="a 5-field cron schedule"),
+        retention_days=section.integer("retentionDays", 14, minimum=1, maximum=3650),
+    )
+    section.finish()
+    return settings
+
+
 def load_settings(source: ConfigSource, stack: str) -> Settings:
     """Read and validate every config key of the stack. Raises ConfigError on the first bad value."""
     modes = [member.value for member in StackMode]
@@ -218,6 +232,7 @@ def load_settings(source: ConfigSource, stack: str) -> Settings:
         app=_app(_section(source, "app")),
         ingress=_ingress(_section(source, "ingress")),
         flux=load_flux(_section(source, "flux"), mode, source),
+        backup=_backup(_section(source, "backup")),
     )
 
 

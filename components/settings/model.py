@@ -281,6 +281,15 @@ class FluxSettings:
 
 
 @dataclass(frozen=True)
+class BackupSettings:
+    """Scheduled backups to the S3 backend (`backup.*`): Vault Raft snapshots (and PostgreSQL, see README)."""
+
+    enabled: bool = True
+    schedule: str = "17 2 * * *"  # cron, in the cluster's time zone (UTC on most)
+    retention_days: int = 14
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the program needs, immutable. Built by `components.settings.load.load_settings`."""
 
@@ -296,6 +305,12 @@ class Settings:
     app: AppSettings
     ingress: IngressSettings
     flux: FluxSettings
+    backup: BackupSettings = field(default_factory=BackupSettings)
+
+    @property
+    def vault_snapshots(self) -> bool:
+        """The Raft snapshot CronJob runs: backups on and a Vault of this program in this cluster."""
+        return self.backup.enabled and self.vault.in_app_cluster
 
     @property
     def labels(self) -> dict[str, str]:

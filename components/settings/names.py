@@ -27,6 +27,11 @@ CONFIG_OPERATOR_POLICY = "vault-config-operator"
 # app.secretsDelivery csi: the app's own ServiceAccount logs in (through the Vault CSI provider) with a
 # Kubernetes-auth role named like the app (settings.app.name) that carries only this policy.
 APP_CSI_POLICY = "app-secrets-csi"
+# backup.enabled: the Raft snapshot CronJob's ServiceAccount (app namespace), its Kubernetes-auth role and policy
+# (read `sys/storage/raft/snapshot`, nothing else), and the S3 prefix its snapshots go to.
+VAULT_SNAPSHOT_IDENTITY = "vault-snapshot"
+VAULT_SNAPSHOT_PREFIX = "backups/vault"
+POSTGRES_BACKUP_PREFIX = "backups/postgresql"
 DB_APP_ROLE = "app"
 DB_MIGRATIONS_ROLE = "migrations"
 VAULT_PORT = 8200

@@ -61,6 +61,8 @@ IMAGES: dict[str, str] = {
     "app": "registry.local/sms-proxy:0.1.0",
     "migrations": "registry.local/sms-proxy-migrations:0.1.0",
     "kubectl": "docker.io/bitnami/kubectl:1.33.4",
+    # The Vault Raft snapshot CronJob (manifests/gitops/vault-backup/): sh + curl (SigV4 uploads since 7.75).
+    "curl": "docker.io/curlimages/curl:8.11.1",
     # kind's node image for Kubernetes 1.33 (kind v0.29.0's default, by digest): the local kind cluster.
     "kind-node": "kindest/node:v1.33.1@sha256:050072256b9a903bd914c0b2866828150cb229cea0efe5892e2b644d5dd3b34f",
 }

@@ -56,6 +56,19 @@ def roles(settings: Settings) -> list[Role]:
             # csi mode: the app's own ServiceAccount logs in (the CSI provider uses the pod's identity).
             [Role(settings.app.name, (settings.app.name,), (ns.app,), names.APP_CSI_POLICY)] if settings.app.csi else []
         ),
+        *(
+            # backup.enabled: the Raft snapshot CronJob's own ServiceAccount (manifests/gitops/vault-backup/).
+            [
+                Role(
+                    names.VAULT_SNAPSHOT_IDENTITY,
+                    (names.VAULT_SNAPSHOT_IDENTITY,),
+                    (ns.vault,),
+                    names.VAULT_SNAPSHOT_IDENTITY,
+                )
+            ]
+            if settings.vault_snapshots
+            else []
+        ),
     ]
 
 

@@ -71,6 +71,12 @@ def app_csi_rules(settings: Settings) -> dict[str, tuple[str, ...]]:
     return {source.secret_path: ("read",) for source in app_secret_sources(settings)}
 
 
+def snapshot_rules() -> dict[str, tuple[str, ...]]:
+    """The Raft snapshot CronJob (`backup.enabled`): take a snapshot. No restore (that is `update` on
+    `sys/storage/raft/snapshot(-force)`, a root-token break-glass step, README "Backup and restore"), no data."""
+    return {"sys/storage/raft/snapshot": ("read",)}
+
+
 def app_csi_policy_hcl(settings: Settings) -> str:
     return render_hcl(app_csi_rules(settings))
 
@@ -88,4 +94,5 @@ def operator_policies(settings: Settings) -> dict[str, str]:
     return {
         names.VSO_POLICY: vso_policy_hcl(settings),
         names.CONFIG_OPERATOR_POLICY: config_operator_policy_hcl(settings),
+        **({names.VAULT_SNAPSHOT_IDENTITY: render_hcl(snapshot_rules())} if settings.vault_snapshots else {}),
     }

@@ -47,6 +47,9 @@ def test_the_default_logins_are_the_expected_ones(local_run):
     }
     if settings.s3.backend == "minio":
         expected.add(VsoLogin(ns.storage, vault.operator_service_account, vault.operator_role))
+    if settings.vault_snapshots:
+        # backup.enabled: the snapshot CronJob's S3 credentials are synced into Vault's namespace.
+        expected.add(VsoLogin(ns.vault, vault.operator_service_account, vault.operator_role))
     assert vso_logins_of_run(run) == expected
 
 
