@@ -27,6 +27,7 @@ OPERATORS: tuple[ChartRelease, ...] = (
     monitoring.RELEASE,
     flux.RELEASE,
     cloudnative_pg.RELEASE,
+    cloudnative_pg.BARMAN_CLOUD,
     minio.RELEASE,
     traefik.RELEASE,
     # The Secrets Store CSI driver and the Vault CSI provider (app.secretsDelivery: csi), in kube-system.

@@ -99,6 +99,23 @@ LAYERS: tuple[Layer, ...] = (
     Layer("registry-access", depends_on=("registry",), variables=var.registry_access_variables),
     # CloudNativePG cluster (TLS, client certificates), Vault's DB engine, Flyway Job, the app.
     Layer("postgresql", depends_on=("vault-config",), variables=var.postgresql_variables, stateful=True),
+    # backup.enabled: the ScheduledBackup and the S3 keys, then the ObjectStore of the S3 backend there is.
+    Layer(
+        "postgresql-backup",
+        depends_on=("postgresql",),
+        enabled=lambda s: s.backup.enabled,
+        variables=var.postgres_backup_variables,
+    ),
+    Layer(
+        "postgresql-backup-minio",
+        depends_on=("postgresql-backup",),
+        enabled=lambda s: s.backup.enabled and s.s3.in_cluster,
+    ),
+    Layer(
+        "postgresql-backup-s3",
+        depends_on=("postgresql-backup",),
+        enabled=lambda s: s.backup.enabled and not s.s3.in_cluster,
+    ),
     Layer("database-engine", depends_on=("postgresql",), variables=var.database_engine_variables),
     Layer("migrations", depends_on=("database-engine", "registry-access"), variables=var.migrations_variables),
     # The app's objects common to both secret-delivery modes, then its Deployment with the mode's secrets:
@@ -170,6 +187,18 @@ LAYERS: tuple[Layer, ...] = (
         depends_on=("network-policies-vault", "network-policies-minio"),
         enabled=lambda s: s.vault_snapshots and s.s3.in_cluster,
         folder="network-policies/vault-backup-minio",
+    ),
+    Layer(
+        "network-policies-postgresql-backup-minio",
+        depends_on=("network-policies-minio",),
+        enabled=lambda s: s.backup.enabled and s.s3.in_cluster,
+        folder="network-policies/postgresql-backup-minio",
+    ),
+    Layer(
+        "network-policies-postgresql-backup-s3",
+        depends_on=("network-policies",),
+        enabled=lambda s: s.backup.enabled and not s.s3.in_cluster,
+        folder="network-policies/postgresql-backup-s3",
     ),
     Layer(
         "network-policies-vault-backup-s3",

@@ -225,3 +225,11 @@ def vault_backup_variables(settings: Settings) -> dict[str, str]:
         "vault_active_address": f"https://{settings.vault.release_name}-active.{settings.namespaces.vault}.svc:8200",
         "image_curl": IMAGES["curl"],
     }
+
+
+def postgres_backup_variables(settings: Settings) -> dict[str, str]:
+    """PostgreSQL backups through the Barman Cloud plugin (the Cluster's plugin entry is on or inert)."""
+    return {
+        "postgres_backup_enabled": "true" if settings.backup.enabled else "false",
+        "postgres_backup_prefix": names.POSTGRES_BACKUP_PREFIX,
+    }

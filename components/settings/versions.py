@@ -40,6 +40,11 @@ CHARTS: dict[str, Chart] = {
         "vault-config-operator",
     ),
     "cloudnative-pg": Chart("cloudnative-pg", "0.29.0", "https://cloudnative-pg.github.io/charts", "cloudnative-pg"),
+    # backup.enabled: CloudNativePG 1.30's backup mechanism (Barman Cloud as a CNPG-I plugin; the in-tree
+    # barmanObjectStore is deprecated). Same repository as the operator's chart.
+    "plugin-barman-cloud": Chart(
+        "plugin-barman-cloud", "0.7.0", "https://cloudnative-pg.github.io/charts", "plugin-barman-cloud"
+    ),
     "minio-operator": Chart("operator", "7.1.1", "https://operator.min.io", "minio-operator"),
     "traefik": Chart("traefik", "41.3.0", "https://traefik.github.io/charts", "traefik"),
     # app.secretsDelivery csi only. No reference data under shared/schemas/helm (the values check exempts it
