@@ -17,7 +17,7 @@ from typing import Any
 
 from components.rendering import variables as var
 from components.rendering.renderer import MANIFESTS_DIR, render_layer
-from components.settings.model import Settings
+from components.settings.model import SealType, Settings
 
 Variables = Callable[[Settings], dict[str, str]]
 
@@ -143,6 +143,15 @@ LAYERS: tuple[Layer, ...] = (
         depends_on=("network-policies",),
         enabled=lambda s: s.vault.in_app_cluster,
         folder="network-policies/vault",
+    ),
+    # vault.seal.type transit: Vault's servers out to the transit Vault (cloud KMS seals use 443, which
+    # network-policies/vault already allows for the Kubernetes API).
+    Layer(
+        "network-policies-vault-seal-transit",
+        depends_on=("network-policies-vault",),
+        enabled=lambda s: s.vault.in_app_cluster and s.vault.seal.type is SealType.TRANSIT,
+        variables=var.vault_seal_variables,
+        folder="network-policies/vault-seal-transit",
     ),
     Layer(
         "network-policies-vault-external",

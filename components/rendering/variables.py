@@ -9,6 +9,7 @@ the remote stack hands the same dict to Flux.
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
 from components.settings import kind_network, names, placement
 from components.settings.app_secrets import app_secret_sources
@@ -233,3 +234,10 @@ def postgres_backup_variables(settings: Settings) -> dict[str, str]:
         "postgres_backup_enabled": "true" if settings.backup.enabled else "false",
         "postgres_backup_prefix": names.POSTGRES_BACKUP_PREFIX,
     }
+
+
+def vault_seal_variables(settings: Settings) -> dict[str, str]:
+    """The transit seal's port (its address's, else 443), for Vault's egress NetworkPolicy."""
+    address = dict(settings.vault.seal.attributes).get("address", "")
+    port = urlsplit(address).port if address else None
+    return {"vault_seal_transit_port": str(port or 443)}

@@ -141,3 +141,13 @@ def test_the_program_creates_the_seal_secret_as_a_pulumi_secret_before_the_relea
     # The token is in no other registration's plain inputs.
     leaks = [r.name for r in run.registrations if TOKEN in str(r.inputs) and not r.is_secret("stringData")]
     assert leaks == []
+
+
+def test_vault_may_reach_the_transit_vault_and_only_with_a_transit_seal():
+    # Vault's namespace denies egress by default: without this policy a transit-sealed pod could never unseal.
+    run = run_stack("local", seal_config("transit", TRANSIT), {"vaultSealToken": TOKEN})
+    (policy,) = [o for o in run.k8s_objects() if o["metadata"]["name"] == "allow-seal-transit"]
+    assert policy["metadata"]["namespace"] == "vault"
+    assert policy["spec"]["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "vault", "component": "server"}
+    assert policy["spec"]["egress"] == [{"ports": [{"protocol": "TCP", "port": 8200}]}]
+    assert not [o for o in run_stack("local").k8s_objects() if o["metadata"]["name"] == "allow-seal-transit"]
