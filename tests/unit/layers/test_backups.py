@@ -107,3 +107,18 @@ def test_the_snapshot_job_has_only_its_projected_token_and_runs_hardened(stack_r
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     sources = next(v for v in pod["volumes"] if v["name"] == "token")["projected"]["sources"]
     assert sources == [{"serviceAccountToken": {"path": "token", "expirationSeconds": 600}}]
+
+
+def test_minio_admits_the_backup_uploaders_and_not_their_neighbours(stack_runs):
+    from tests.harness.network_policy import Pod, admits
+
+    policies = [o for o in stack_runs["local"].k8s_objects() if o["kind"] == "NetworkPolicy"]
+    minio = Pod("minio", {"v1.min.io/tenant": "minio"})
+    snapshot = Pod("vault", {"app.kubernetes.io/name": "vault-snapshot"})
+    postgres = Pod("sms-proxy", {"cnpg.io/cluster": "postgresql"})
+    assert admits(policies, minio, 9000, snapshot)
+    assert admits(policies, minio, 9000, postgres)
+    # Vault's servers (same namespace as the snapshot job) and the app's pods (PostgreSQL's) get nothing new.
+    assert not admits(policies, minio, 9000, Pod("vault", {"app.kubernetes.io/name": "vault", "component": "server"}))
+    assert not admits(policies, minio, 9000, Pod("sms-proxy", {"app.kubernetes.io/name": "sms-proxy"}))
+    assert not admits(policies, minio, 9001, snapshot)
