@@ -6,8 +6,8 @@ import pytest
 
 from tests.harness.program import ProgramRun, run_stack
 
-# Real OpenBao clusters (and a fake kubectl) for the Vault tests.
-pytest_plugins = ["tests.fixtures.openbao"]
+# Real OpenBao clusters (and a fake kubectl) for the Vault tests; two of them for transit auto-unseal.
+pytest_plugins = ["tests.fixtures.openbao", "tests.fixtures.transit_seal"]
 
 STACKS = ("local", "remote")
 

@@ -1,4 +1,6 @@
-"""The CloudNativePG operator with its CRDs (the Cluster itself is manifests/gitops/postgresql)."""
+"""The CloudNativePG operator with its CRDs (the Cluster itself is manifests/gitops/postgresql), and with
+`backup.enabled` its Barman Cloud plugin (ObjectStore CRD; WAL archiving and base backups to S3 through a sidecar
+the plugin injects into the PostgreSQL pods; manifests/gitops/postgresql-backup*)."""
 
 from __future__ import annotations
 
@@ -25,4 +27,22 @@ RELEASE = ChartRelease(
     values=lambda _s: cloudnative_pg_values(),
     # Its PodMonitor needs the monitoring CRDs.
     after=("kube-prometheus-stack",),
+)
+
+
+def barman_cloud_values() -> dict[str, Any]:
+    # The chart's defaults run it non-root, read-only, seccomp RuntimeDefault, drop ALL, with cert-manager
+    # certificates for the operator <-> plugin gRPC (mutual TLS).
+    return {"resources": {"requests": {"cpu": "20m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}}}
+
+
+BARMAN_CLOUD = ChartRelease(
+    name="plugin-barman-cloud",
+    chart="plugin-barman-cloud",
+    # The plugin must run in the operator's namespace (the operator discovers it there).
+    namespace=lambda s: s.namespaces.database_operator,
+    values=lambda _s: barman_cloud_values(),
+    enabled=lambda s: s.backup.enabled,
+    # Its certificates need cert-manager; it registers with the operator.
+    after=("cert-manager", "cloudnative-pg"),
 )

@@ -27,6 +27,7 @@ OPERATORS: tuple[ChartRelease, ...] = (
     monitoring.RELEASE,
     flux.RELEASE,
     cloudnative_pg.RELEASE,
+    cloudnative_pg.BARMAN_CLOUD,
     minio.RELEASE,
     traefik.RELEASE,
     # The Secrets Store CSI driver and the Vault CSI provider (app.secretsDelivery: csi), in kube-system.
@@ -47,6 +48,7 @@ CRD_GROUPS: dict[str, str] = {
     "secrets.hashicorp.com": vault_operators.SECRETS_OPERATOR.name,
     "redhatcop.redhat.io": vault_operators.CONFIG_OPERATOR.name,
     "postgresql.cnpg.io": cloudnative_pg.RELEASE.name,
+    "barmancloud.cnpg.io": cloudnative_pg.BARMAN_CLOUD.name,
     "minio.min.io": minio.RELEASE.name,
     "traefik.io": traefik.RELEASE.name,
     "secrets-store.csi.x-k8s.io": secrets_csi.DRIVER.name,

@@ -33,6 +33,9 @@ class ChartRelease:
     other_namespaces: Callable[[Settings], tuple[str, ...]] = lambda _s: ()
     # A Helm release name the user configures (vault.releaseName); also the resource name, as before.
     configured_name: Callable[[Settings], str] | None = None
+    # False: Helm neither waits for the workloads nor rolls back (atomic) on a timeout; for releases whose pods
+    # only become Ready after a later step of the program (Vault: init and unseal).
+    await_ready: bool = True
 
     def release_name(self, settings: Settings) -> str:
         return self.configured_name(settings) if self.configured_name else self.name
@@ -58,5 +61,6 @@ class ChartRelease:
             parent=parent,
             depends_on=depends_on,
             resource_name=resource_name,
+            await_ready=self.await_ready,
             opts=opts,
         )

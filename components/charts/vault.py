@@ -11,8 +11,9 @@ Raft-over-TLS failure is a peer name missing from the certificate.
 
 Why a Pulumi Helm release (components/helm.py) and not a Flux HelmRelease as the original had: Vault
 is a bootstrap layer. The program itself must initialise and unseal it in the same `pulumi up`, in
-both stacks, before Flux has anything to reconcile; a `helm.v3.Release` waits for the pods and keeps
-these values as plain inputs the tests validate against the chart's schema.
+both stacks, before Flux has anything to reconcile; a `helm.v3.Release` keeps these values as plain inputs
+the tests validate against the chart's schema. It does not wait for the pods: they are Ready only once
+unsealed (see READINESS_PATH), and unsealing is the program's next step.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from components.charts.release import ChartRelease
+from components.charts.vault_seal import seal_server_values, seal_stanza
 from components.settings import names, placement
 from components.settings.model import AntiAffinity, Settings
 from components.settings.versions import IMAGES
@@ -28,9 +30,14 @@ USERCONFIG = "/vault/userconfig"
 TLS_DIR = f"{USERCONFIG}/tls"
 DATA_PATH = "/vault/data"
 AUDIT_PATH = "/vault/audit"
-# Readiness that does not hold sealed or uninitialised pods back: the program unseals through the pods'
-# Services and port-forwards, which need them Ready first (a 503 here would deadlock init and unseal).
-HEALTH_PATH = "/v1/sys/health?standbyok=true&sealedcode=204&uninitcode=204"
+# Ready = initialised and unsealed (active 200, standby 429 made 200 by standbyok). A sealed pod (503) or an
+# uninitialised one (501) is NotReady, so the PodDisruptionBudget counts it as down and a drain or a rolling
+# update stops instead of sealing the next voter. Nothing in the deploy path waits for readiness: the
+# release does not await its pods (RELEASE.await_ready=False), init and unseal port-forward to pods directly,
+# and the chart's Services publish not-ready addresses (server.service.publishNotReadyAddresses default).
+READINESS_PATH = "/v1/sys/health?standbyok=true"
+# Liveness stays tolerant: a sealed or uninitialised pod is alive, and restarting it would only seal it again.
+LIVENESS_PATH = "/v1/sys/health?standbyok=true&sealedcode=204&uninitcode=204"
 LIVENESS_INITIAL_DELAY = 60  # the original's value: Raft replay on a big data dir takes a while
 
 
@@ -78,6 +85,8 @@ def server_config(settings: Settings) -> str:
         # Labels pods vault-active/vault-sealed/..., which the -active/-standby Services select on.
         'service_registration "kubernetes" {}',
         'telemetry {\n  prometheus_retention_time = "30s"\n  disable_hostname = true\n}',
+        # Auto-unseal (vault.seal): pods unseal themselves after every restart; "" with Shamir.
+        *filter(None, [seal_stanza(settings)]),
     ]
     return "\n\n".join(parts) + "\n"
 
@@ -134,17 +143,24 @@ def _server(settings: Settings) -> dict[str, Any]:
     pg_volume, pg_mount = _secret_volume(
         "postgres-client", names.POSTGRES_CLIENT_CERT_SECRET, names.POSTGRES_CLIENT_CERT_DIR
     )
-    probe = {"enabled": True, "path": HEALTH_PATH, "port": names.VAULT_PORT}
+    probe = {"enabled": True, "port": names.VAULT_PORT}
+    seal = seal_server_values(settings)
     return {
         "image": _image(),
         # Requests sized for a small production cluster; no CPU limit (throttling stalls Raft heartbeats).
         "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}},
-        "readinessProbe": {**probe, "initialDelaySeconds": 5, "periodSeconds": 5},
-        # Same tolerant path: a sealed pod is alive; restarting it would only seal it again.
-        "livenessProbe": {**probe, "initialDelaySeconds": LIVENESS_INITIAL_DELAY, "periodSeconds": 10},
+        "readinessProbe": {**probe, "path": READINESS_PATH, "initialDelaySeconds": 5, "periodSeconds": 5},
+        "livenessProbe": {
+            **probe,
+            "path": LIVENESS_PATH,
+            "initialDelaySeconds": LIVENESS_INITIAL_DELAY,
+            "periodSeconds": 10,
+        },
         "affinity": _affinity(settings),
-        "volumes": [tls_volume, pg_volume],
-        "volumeMounts": [tls_mount, pg_mount],
+        "volumes": [tls_volume, pg_volume, *seal.get("volumes", [])],
+        "volumeMounts": [tls_mount, pg_mount, *seal.get("volumeMounts", [])],
+        # The seal's token / credentials, from the Secret components/vault/seal.py creates (never in the HCL).
+        **({"extraSecretEnvironmentVars": seal["extraSecretEnvironmentVars"]} if seal else {}),
         # The CLI inside the pods (`kubectl exec ... vault status`) trusts the platform CA.
         "extraEnvironmentVars": {"VAULT_CACERT": f"{TLS_DIR}/ca.crt"},
         "dataStorage": {"enabled": True, "size": vault.storage_size, "mountPath": DATA_PATH},
@@ -156,6 +172,12 @@ def _server(settings: Settings) -> dict[str, Any]:
             "create": True,
             "name": placement.service_account(settings),
             "serviceDiscovery": {"enabled": True},
+            # Workload identity for a cloud KMS seal (IRSA, GKE/Azure workload identity), when configured.
+            **(
+                {"annotations": vault.seal.service_account_annotations}
+                if vault.seal.service_account_annotations
+                else {}
+            ),
         },
         "statefulSet": {"securityContext": _POD_SECURITY},
     }
@@ -211,4 +233,7 @@ RELEASE = ChartRelease(
     values=vault_values,
     enabled=lambda s: s.vault.deployed,
     configured_name=lambda s: s.vault.release_name,
+    # Pods are NotReady until the program initialises and unseals them, which runs after the release: awaiting
+    # readiness here (Helm --wait, atomic) would hang until the timeout and then roll the release back.
+    await_ready=False,
 )

@@ -64,7 +64,8 @@ def secrets_operator_values(settings: Settings) -> dict[str, Any]:
 
 
 def vso_namespaces(settings: Settings) -> list[str]:
-    """Namespaces whose Vault*Secrets log in with VSO's default Kubernetes auth (role `vault.operatorRole`)."""
+    """Namespaces whose Vault*Secrets log in with VSO's default Kubernetes auth (role `vault.operatorRole`);
+    MinIO's and (backup.enabled) Vault's namespaces have VaultAuths of their own (per-namespace roles)."""
     return [settings.namespaces.app]
 
 

@@ -22,13 +22,17 @@ def chart_release(
     depends_on: Sequence[pulumi.Resource] = (),
     timeout_seconds: int = 600,
     resource_name: str | None = None,
+    await_ready: bool = True,
     opts: pulumi.ResourceOptions | None = None,
 ) -> k8s.helm.v3.Release:
     """`helm.v3.Release` rather than `helm.v4.Chart`: Releases run Helm hooks (CRD upgrades, webhooks),
     wait for readiness, and keep values as plain inputs the tests validate against the chart.
 
     `resource_name` (default: the release name) tells apart two releases of one name in two clusters; `opts`
-    adds options such as aliases."""
+    adds options such as aliases (and protect / retain_on_delete for releases that hold data).
+
+    `await_ready=False`: `skip_await` (no Helm --wait) and no `atomic` rollback, for a release whose pods become
+    Ready only after a later step (a sealed Vault); the default waits and rolls back a failed install."""
     chart = CHARTS[chart_key]
     return k8s.helm.v3.Release(
         resource_name or name,
@@ -38,7 +42,8 @@ def chart_release(
         repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repo),
         namespace=namespace,
         values=values,
-        atomic=True,
+        atomic=await_ready,
+        skip_await=None if await_ready else True,
         cleanup_on_fail=True,
         timeout=timeout_seconds,
         opts=pulumi.ResourceOptions.merge(

@@ -38,10 +38,28 @@ ENCRYPTION_KEY_NAME = "platform-1"
 ENCRYPTED_RESOURCES: tuple[str, ...] = ("secrets",)
 
 
+# The rendered config names host paths under this placeholder, never the real state directory: the config is a
+# replace trigger of the cluster, and the real directory depends on $XDG_STATE_HOME / $HOME of whoever runs
+# `pulumi up`. The provider puts the real directory in only when it writes the file kind reads.
+STATE_DIR_PLACEHOLDER = Path("/@platform-kind-state@")
+
+
 def state_directory(cluster_name: str) -> Path:
-    """Where the deploy-time files of one kind cluster live on the user's machine (outside the repo)."""
+    """Where the deploy-time files of one kind cluster live on the user's machine (outside the repo). Depends on
+    the caller's environment: never part of a replace-relevant input (see STATE_DIR_PLACEHOLDER)."""
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "platform-kind" / cluster_name
+
+
+def with_state_directory(config_text: str, state_dir: str) -> str:
+    """The rendered config with the placeholder replaced by the real state directory (what kind reads)."""
+    return config_text.replace(str(STATE_DIR_PLACEHOLDER), state_dir)
+
+
+def without_state_directory(config_text: str, state_dir: str) -> str:
+    """The inverse: a config written with real host paths (stacks created before the placeholder) as rendered
+    now, so comparing it with a new rendering sees no change where only the directory differs."""
+    return config_text.replace(state_dir, str(STATE_DIR_PLACEHOLDER)) if state_dir else config_text
 
 
 def encryption_configuration(key_base64: str) -> dict[str, Any]:
@@ -101,8 +119,9 @@ def _api_server_patch() -> str:
     return yaml.safe_dump(patch, sort_keys=False)
 
 
-def kind_cluster_config(settings: Settings, state_dir: Path) -> dict[str, Any]:
-    """The kind `Cluster` (kind.x-k8s.io/v1alpha4) for this stack, with host paths under `state_dir`."""
+def kind_cluster_config(settings: Settings, state_dir: Path = STATE_DIR_PLACEHOLDER) -> dict[str, Any]:
+    """The kind `Cluster` (kind.x-k8s.io/v1alpha4) for this stack, with host paths under `state_dir` (by default
+    the placeholder the provider resolves: the rendered config is the same from every shell)."""
     cluster = settings.kubernetes.cluster
     certs_mount = {"hostPath": str(state_dir / "certs.d"), "containerPath": CERTS_D_ON_NODE, "readOnly": True}
     control_plane: dict[str, Any] = {

@@ -22,14 +22,16 @@ import pulumi
 import yaml
 from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider
 
-from components.kube.kind_config import encryption_configuration
+from components.kube.kind_config import encryption_configuration, with_state_directory, without_state_directory
 from components.kube.provider_values import is_unknown
 
 CONFIG_FILE = "kind-config.yaml"
 KUBECONFIG_FILE = "kubeconfig"
 ENCRYPTION_FILE = "encryption/config.yaml"
 API_SERVER_MANIFEST = "/etc/kubernetes/manifests/kube-apiserver.yaml"
-# Inputs whose change means a different cluster. `state_dir` is in the config's host paths already.
+# Inputs whose change means a different cluster. Not `state_dir`: it follows the caller's $HOME/$XDG_STATE_HOME,
+# and the config carries a placeholder for it (kind_config.STATE_DIR_PLACEHOLDER). A run from another shell
+# changes no replace-relevant input; the state keeps the directory the cluster was created with.
 REPLACE_ON = ("cluster_name", "config", "encryption_key", "node_files")
 CREATE_TIMEOUT_SECONDS = 600
 
@@ -94,7 +96,7 @@ def write_files(props: dict[str, Any]) -> tuple[Path, Path]:
         # Non-secret (containerd hosts.toml): readable by containerd inside the node whatever its uid mapping.
         _write_private(state_dir / relative, text, mode=0o644)
     config_path = state_dir / CONFIG_FILE
-    _write_private(config_path, props["config"])
+    _write_private(config_path, with_state_directory(props["config"], str(state_dir)))
     return config_path, state_dir / KUBECONFIG_FILE
 
 
@@ -128,6 +130,8 @@ class KindClusterProvider(ResourceProvider):
         return CreateResult(id_=name, outs={**props, "kubeconfig": kubeconfig_path.read_text()})
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        # A cluster created before the placeholder has real paths in its recorded config: compare it as rendered now.
+        olds = {**olds, "config": without_state_directory(olds.get("config") or "", olds.get("state_dir") or "")}
         # An unknown value (preview) may differ: a replacement is what would happen if it does.
         replaces = [key for key in REPLACE_ON if is_unknown(news.get(key)) or olds.get(key) != news.get(key)]
         return DiffResult(changes=bool(replaces), replaces=replaces, delete_before_replace=True)
@@ -143,6 +147,8 @@ class KindCluster(pulumi.dynamic.Resource):
     """A kind cluster; `kubeconfig` is a secret output for the Kubernetes provider."""
 
     kubeconfig: pulumi.Output[str]
+    # The directory the cluster was created with (kept in the state when a later run computes another one).
+    state_dir: pulumi.Output[str]
 
     def __init__(
         self,

@@ -83,6 +83,7 @@ class AppLayersComponent(pulumi.ComponentResource):
                 provider=infra.provider,
                 parent=self,
                 depends_on=self._needs(layer, objects, args),
+                keep=layer.stateful,
             )
         self.register_outputs({"layers": list(self.groups)})
 

@@ -14,6 +14,10 @@ from components.settings.model import Settings
 _RESTRICTED = ("app",)
 # Host-level agents only: kube-prometheus-stack's node-exporter (hostNetwork, hostPID, host paths, hostPort).
 _PRIVILEGED = ("node_exporter",)
+# Namespaces whose deletion deletes data (Vault's Raft and audit volumes, the PostgreSQL cluster's volumes in the
+# app's, MinIO's volume): protected (the engine refuses to delete or replace them, so renaming one in the config
+# fails instead of dropping the data) and retained (even an unprotected delete leaves them in the cluster).
+DATA_NAMESPACES = ("vault", "app", "storage")
 
 
 def app_cluster_namespaces(settings: Settings) -> tuple[str, ...]:
@@ -94,6 +98,7 @@ class InfraComponent(pulumi.ComponentResource):
             )
         restricted = {getattr(settings.namespaces, field) for field in _RESTRICTED}
         self.privileged = {getattr(settings.namespaces, field) for field in _PRIVILEGED}
+        self._data = {getattr(settings.namespaces, field) for field in DATA_NAMESPACES}
         self.namespaces = {
             namespace: self._namespace(namespace, namespace, settings, restricted, self.provider)
             for namespace in app_cluster_namespaces(settings)
@@ -134,5 +139,10 @@ class InfraComponent(pulumi.ComponentResource):
                     "pod-security.kubernetes.io/warn": "privileged" if level == "privileged" else "restricted",
                 },
             ),
-            opts=pulumi.ResourceOptions(parent=self, provider=provider),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                provider=provider,
+                protect=True if namespace in self._data else None,
+                retain_on_delete=True if namespace in self._data else None,
+            ),
         )

@@ -6,6 +6,8 @@ in components/kube/kind_config.py; the dynamic provider that runs kind is compon
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pulumi
 import pulumi_random as random
 import yaml
@@ -39,7 +41,8 @@ class LocalClusterComponent(pulumi.ComponentResource):
         self.cluster = KindCluster(
             "kind-cluster",
             cluster_name=cluster.name,
-            config=yaml.safe_dump(kind_cluster_config(settings, state_dir), sort_keys=False),
+            # Host paths as a placeholder: the same text from every shell (the provider writes the real ones).
+            config=yaml.safe_dump(kind_cluster_config(settings), sort_keys=False),
             encryption_key=encryption_key,
             node_files=node_files(settings),
             state_dir=str(state_dir),
@@ -47,7 +50,8 @@ class LocalClusterComponent(pulumi.ComponentResource):
         )
         # Secret here too, not only through additional_secret_outputs: the provider's inputs must stay secret.
         self.kubeconfig = pulumi.Output.secret(self.cluster.kubeconfig)
-        self.state_dir = state_dir
+        # Where the cluster's mounts really are: the created cluster's directory, not this shell's.
+        self.state_dir = self.cluster.state_dir
         self.register_outputs({"clusterName": cluster.name})
 
     def trust_registry_ca(
@@ -67,7 +71,7 @@ class LocalClusterComponent(pulumi.ComponentResource):
         )
         return HostFile(
             "registry-ca",
-            path=str(self.state_dir / "certs.d" / settings.registry.host / "ca.crt"),
+            path=self.state_dir.apply(lambda base: str(Path(base) / "certs.d" / settings.registry.host / "ca.crt")),
             content=root_ca.data.apply(decoded("ca.crt")),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[pki_objects]),
         )

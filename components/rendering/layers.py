@@ -17,7 +17,7 @@ from typing import Any
 
 from components.rendering import variables as var
 from components.rendering.renderer import MANIFESTS_DIR, render_layer
-from components.settings.model import Settings
+from components.settings.model import SealType, Settings
 
 Variables = Callable[[Settings], dict[str, str]]
 
@@ -50,6 +50,8 @@ class Layer:
     reads_vault: bool = False
     # Its pods pull the app or migrations image: with `app.imageSource` it waits for their copy into the registry.
     pulls_app_images: bool = False
+    # Holds data (a database, object storage): the local stack protects and retains its objects (README "Teardown").
+    stateful: bool = False
 
     @property
     def path(self) -> str:
@@ -119,6 +121,40 @@ LAYERS: tuple[Layer, ...] = (
         enabled=lambda s: s.monitoring.node_exporter,
         folder="network-policies/node-exporter",
     ),
+    # vault.seal.type transit: Vault's servers out to the transit Vault (cloud KMS seals use 443, which
+    # network-policies/vault already allows for the Kubernetes API).
+    Layer(
+        "network-policies-vault-seal-transit",
+        bootstrap=True,
+        enabled=lambda s: s.vault.in_app_cluster and s.vault.seal.type is SealType.TRANSIT,
+        variables=var.vault_seal_variables,
+        folder="network-policies/vault-seal-transit",
+    ),
+    # backup.enabled: the Vault snapshot CronJob and PostgreSQL's WAL archiving out to the S3 backend there is.
+    Layer(
+        "network-policies-vault-backup-minio",
+        bootstrap=True,
+        enabled=lambda s: s.vault_snapshots and s.s3.in_cluster,
+        folder="network-policies/vault-backup-minio",
+    ),
+    Layer(
+        "network-policies-postgresql-backup-minio",
+        bootstrap=True,
+        enabled=lambda s: s.backup.enabled and s.s3.in_cluster,
+        folder="network-policies/postgresql-backup-minio",
+    ),
+    Layer(
+        "network-policies-postgresql-backup-s3",
+        bootstrap=True,
+        enabled=lambda s: s.backup.enabled and not s.s3.in_cluster,
+        folder="network-policies/postgresql-backup-s3",
+    ),
+    Layer(
+        "network-policies-vault-backup-s3",
+        bootstrap=True,
+        enabled=lambda s: s.vault_snapshots and not s.s3.in_cluster,
+        folder="network-policies/vault-backup-s3",
+    ),
     # Monitors for operators installed before the monitoring CRDs (applied by OperatorsComponent).
     Layer("operators-monitoring", bootstrap=True),
     Layer("pki", bootstrap=True, variables=var.pki_variables),
@@ -149,7 +185,7 @@ LAYERS: tuple[Layer, ...] = (
     # The password policy every generated secret uses (vault-config-operator).
     Layer("vault-config", variables=var.vault_config_variables),
     # MinIO tenant + its Vault-generated credentials; absent with an external S3 endpoint.
-    Layer("s3", depends_on=("pki",), enabled=lambda s: s.s3.in_cluster, variables=var.s3_variables),
+    Layer("s3", depends_on=("pki",), enabled=lambda s: s.s3.in_cluster, variables=var.s3_variables, stateful=True),
     # The registry server (its S3 credentials are the s3 layer's); absent when registry.mode is external.
     Layer(
         "registry",
@@ -172,7 +208,24 @@ LAYERS: tuple[Layer, ...] = (
     Layer("registry-access", variables=var.registry_access_variables),
     # CloudNativePG cluster (TLS, client certificates; its initial password uses the password policy), Vault's
     # DB engine, the Flyway Job (its image must be in the registry: `app.imageSource`), the app.
-    Layer("postgresql", depends_on=("pki", "vault-config"), variables=var.postgresql_variables),
+    Layer("postgresql", depends_on=("pki", "vault-config"), variables=var.postgresql_variables, stateful=True),
+    # backup.enabled: the ScheduledBackup and the S3 keys, then the ObjectStore of the S3 backend there is.
+    Layer(
+        "postgresql-backup",
+        depends_on=("postgresql",),
+        enabled=lambda s: s.backup.enabled,
+        variables=var.postgres_backup_variables,
+    ),
+    Layer(
+        "postgresql-backup-minio",
+        depends_on=("postgresql-backup",),
+        enabled=lambda s: s.backup.enabled and s.s3.in_cluster,
+    ),
+    Layer(
+        "postgresql-backup-s3",
+        depends_on=("postgresql-backup",),
+        enabled=lambda s: s.backup.enabled and not s.s3.in_cluster,
+    ),
     Layer("database-engine", depends_on=("postgresql", "vault-config"), variables=var.database_engine_variables),
     Layer(
         "migrations",
@@ -204,6 +257,13 @@ LAYERS: tuple[Layer, ...] = (
         pulls_app_images=True,
     ),
     Layer("ingress", depends_on=("pki",), variables=var.ingress_variables),
+    # backup.enabled with Vault here: the Raft snapshot CronJob, its identity and S3 credentials.
+    Layer(
+        "vault-backup",
+        depends_on=("vault-config", "s3"),
+        enabled=lambda s: s.vault_snapshots,
+        variables=var.vault_backup_variables,
+    ),
 )
 
 

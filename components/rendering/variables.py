@@ -9,6 +9,7 @@ the remote stack hands the same dict to Flux.
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
 from components.settings import kind_network, names, placement
 from components.settings.app_secrets import app_secret_sources
@@ -228,3 +229,34 @@ def app_secret_variables(settings: Settings) -> dict[str, str]:
 
 def ingress_variables(settings: Settings) -> dict[str, str]:
     return {"ingress_host": settings.ingress.host}
+
+
+def vault_backup_variables(settings: Settings) -> dict[str, str]:
+    """The Vault Raft snapshot CronJob (backup.*): schedule, retention, its identity, where it uploads."""
+    backup = settings.backup
+    return {
+        "backup_schedule": backup.schedule,
+        "backup_retention_days": str(backup.retention_days),
+        # The in-cluster MinIO's certificate comes from the platform PKI; an external endpoint uses public CAs.
+        "backup_s3_ca_file": "/etc/platform-ca/ca.crt" if settings.s3.in_cluster else "",
+        "vault_snapshot_identity": names.VAULT_SNAPSHOT_IDENTITY,
+        "vault_backup_role": names.VSO_BACKUP_ROLE,
+        "vault_snapshot_prefix": names.VAULT_SNAPSHOT_PREFIX,
+        "vault_active_address": f"https://{settings.vault.release_name}-active.{settings.namespaces.vault}.svc:8200",
+        "image_curl": IMAGES["curl"],
+    }
+
+
+def postgres_backup_variables(settings: Settings) -> dict[str, str]:
+    """PostgreSQL backups through the Barman Cloud plugin (the Cluster's plugin entry is on or inert)."""
+    return {
+        "postgres_backup_enabled": "true" if settings.backup.enabled else "false",
+        "postgres_backup_prefix": names.POSTGRES_BACKUP_PREFIX,
+    }
+
+
+def vault_seal_variables(settings: Settings) -> dict[str, str]:
+    """The transit seal's port (its address's, else 443), for Vault's egress NetworkPolicy."""
+    address = dict(settings.vault.seal.attributes).get("address", "")
+    port = urlsplit(address).port if address else None
+    return {"vault_seal_transit_port": str(port or 443)}

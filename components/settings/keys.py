@@ -41,6 +41,7 @@ SECTIONS = (
     "ingress",
     "flux",
     "monitoring",
+    "backup",
 )
 PLAIN_KEYS = ("mode", *SECTIONS)
 # Secret keys, each with the file its fix reads the value from (never the value on the command line).
@@ -54,6 +55,12 @@ SECRET_KEYS = {
     "registryPassword": "registry-password.txt",
     "fluxGitToken": "git-token.txt",
     "fluxGitSshKey": "deploy_key",
+    # vault.seal (auto-unseal): the transit token or the cloud KMS credentials.
+    "vaultSealToken": "seal-token.txt",
+    "vaultSealAwsAccessKeyId": "aws-access-key-id.txt",
+    "vaultSealAwsSecretAccessKey": "aws-secret-access-key.txt",
+    "vaultSealGcpCredentials": "gcp-credentials.json",
+    "vaultSealAzureClientSecret": "azure-client-secret.txt",
 }
 PATH_SEPARATOR = re.compile(r"[.\[]")
 

@@ -100,6 +100,36 @@ class PkiSettings:
     organization: str
 
 
+class SealType(StrEnum):
+    """How Vault's root key is protected (`vault.seal.type`)."""
+
+    SHAMIR = "shamir"  # key shares; every restarted pod waits for the program (or an operator) to unseal it
+    TRANSIT = "transit"  # another Vault/OpenBao's transit engine: pods unseal themselves
+    AWSKMS = "awskms"
+    GCPCKMS = "gcpckms"
+    AZUREKEYVAULT = "azurekeyvault"
+
+
+@dataclass(frozen=True)
+class SealSettings:
+    """An auto-unseal seal (anything but Shamir): the stanza's non-secret attributes and where its secrets come
+    from. Secrets never enter the HCL: `environment` maps an environment variable of the Vault pods to a secret
+    config value (a Kubernetes Secret Pulumi creates feeds it), `files` maps a file name in the mounted seal
+    Secret to one (GCP credentials JSON); `ca_cert` (transit, public) is mounted beside them."""
+
+    type: SealType = SealType.SHAMIR
+    attributes: tuple[tuple[str, str], ...] = ()  # HCL `key = "value"` lines, in order
+    ca_cert: str = ""
+    service_account_annotations: dict[str, str] = field(default_factory=dict)  # workload identity
+    environment: dict[str, pulumi.Output[str]] = field(default_factory=dict, compare=False)
+    files: dict[str, pulumi.Output[str]] = field(default_factory=dict, compare=False)
+
+    @property
+    def auto(self) -> bool:
+        """Pods unseal themselves; `sys/init` then returns recovery keys instead of unseal shares."""
+        return self.type is not SealType.SHAMIR
+
+
 @dataclass(frozen=True)
 class VaultSettings:
     release_name: str
@@ -122,6 +152,7 @@ class VaultSettings:
     # Vault outside this cluster: the app cluster's API server address as Vault reaches it (Kubernetes auth
     # reviews the operators' tokens there). Required with SECOND_CLUSTER, optional with EXTERNAL.
     app_api_address: str = ""
+    seal: SealSettings = field(default_factory=SealSettings)
     # With PGP-encrypted shares the program cannot unseal by itself: the decrypted shares come here.
     unseal_keys: pulumi.Output[str] | None = field(default=None, compare=False)
     # A root token for the one-time admin bootstrap when the init output cannot be used: the initial
@@ -274,6 +305,15 @@ class FluxSettings:
 
 
 @dataclass(frozen=True)
+class BackupSettings:
+    """Scheduled backups to the S3 backend (`backup.*`): Vault Raft snapshots (and PostgreSQL, see README)."""
+
+    enabled: bool = True
+    schedule: str = "17 2 * * *"  # cron, in the cluster's time zone (UTC on most)
+    retention_days: int = 14
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the program needs, immutable. Built by `components.settings.load.load_settings`."""
 
@@ -290,6 +330,12 @@ class Settings:
     ingress: IngressSettings
     flux: FluxSettings
     monitoring: MonitoringSettings = MonitoringSettings()
+    backup: BackupSettings = field(default_factory=BackupSettings)
+
+    @property
+    def vault_snapshots(self) -> bool:
+        """The Raft snapshot CronJob runs: backups on and a Vault of this program in this cluster."""
+        return self.backup.enabled and self.vault.in_app_cluster
 
     @property
     def labels(self) -> dict[str, str]:

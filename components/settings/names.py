@@ -34,6 +34,11 @@ CONFIG_OPERATOR_POLICY = "vault-config-operator"
 # app.secretsDelivery csi: the app's own ServiceAccount logs in (through the Vault CSI provider) with a
 # Kubernetes-auth role named like the app (settings.app.name) that carries only this policy.
 APP_CSI_POLICY = "app-secrets-csi"
+# backup.enabled: the Raft snapshot CronJob's ServiceAccount (app namespace), its Kubernetes-auth role and policy
+# (read `sys/storage/raft/snapshot`, nothing else), and the S3 prefix its snapshots go to.
+VAULT_SNAPSHOT_IDENTITY = "vault-snapshot"
+VAULT_SNAPSHOT_PREFIX = "backups/vault"
+POSTGRES_BACKUP_PREFIX = "backups/postgresql"
 DB_APP_ROLE = "app"
 DB_MIGRATIONS_ROLE = "migrations"
 VAULT_PORT = 8200
@@ -96,3 +101,9 @@ PASSWORD = "password"
 def kv_path(settings: Settings, name: str) -> str:
     """Path of one secret below the KV v1 mount (what `vault.kv.Secret` gets after `kv/`)."""
     return f"{app_kv_path(settings)}/{name}"
+
+
+# backup.enabled: VSO syncs the snapshot CronJob's S3 credentials into Vault's namespace with its own role,
+# bound to the CronJob's ServiceAccount there, whose policy reads only that entry.
+VSO_BACKUP_ROLE = "vso-vault-backup"
+VSO_BACKUP_POLICY = "vso-vault-backup"

@@ -1,6 +1,6 @@
 """Where Vault runs, and what follows from it for the application cluster.
 
-Three placements (`VaultSettings.placement`, decided in components/settings/load_vault.py):
+Three placements (`VaultSettings.placement`, decided in components/settings/load/vault.py):
   same cluster  (default)            Vault, its certificates and its TokenReview binding live next to the app
   second cluster (vault.kubeContext) Vault + cert-manager + the PKI layer in that cluster; the app cluster
                                      reaches it at vault.advertiseAddress and trusts that cluster's CA

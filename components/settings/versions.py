@@ -40,6 +40,11 @@ CHARTS: dict[str, Chart] = {
         "vault-config-operator",
     ),
     "cloudnative-pg": Chart("cloudnative-pg", "0.29.0", "https://cloudnative-pg.github.io/charts", "cloudnative-pg"),
+    # backup.enabled: CloudNativePG 1.30's backup mechanism (Barman Cloud as a CNPG-I plugin; the in-tree
+    # barmanObjectStore is deprecated). Same repository as the operator's chart.
+    "plugin-barman-cloud": Chart(
+        "plugin-barman-cloud", "0.7.0", "https://cloudnative-pg.github.io/charts", "plugin-barman-cloud"
+    ),
     "minio-operator": Chart("operator", "7.1.1", "https://operator.min.io", "minio-operator"),
     "traefik": Chart("traefik", "41.3.0", "https://traefik.github.io/charts", "traefik"),
     # app.secretsDelivery csi only. No reference data under shared/schemas/helm (the values check exempts it
@@ -61,6 +66,8 @@ IMAGES: dict[str, str] = {
     "app": "registry.local/sms-proxy:0.1.0",
     "migrations": "registry.local/sms-proxy-migrations:0.1.0",
     "kubectl": "docker.io/bitnami/kubectl:1.33.4",
+    # The Vault Raft snapshot CronJob (manifests/gitops/vault-backup/): sh + curl (SigV4 uploads since 7.75).
+    "curl": "docker.io/curlimages/curl:8.11.1",
     # kind's node image for Kubernetes 1.33 (kind v0.29.0's default, by digest): the local kind cluster.
     "kind-node": "kindest/node:v1.33.1@sha256:050072256b9a903bd914c0b2866828150cb229cea0efe5892e2b644d5dd3b34f",
 }

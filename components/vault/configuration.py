@@ -63,6 +63,21 @@ def roles(settings: Settings) -> list[Role]:
             # csi mode: the app's own ServiceAccount logs in (the CSI provider uses the pod's identity).
             [Role(settings.app.name, (settings.app.name,), (ns.app,), names.APP_CSI_POLICY)] if settings.app.csi else []
         ),
+        *(
+            # backup.enabled: the Raft snapshot CronJob's own ServiceAccount (manifests/gitops/vault-backup/), and VSO
+            # logging in as it (its own VaultAuth there) to sync the S3 credentials the CronJob uploads with.
+            [
+                Role(
+                    names.VAULT_SNAPSHOT_IDENTITY,
+                    (names.VAULT_SNAPSHOT_IDENTITY,),
+                    (ns.vault,),
+                    names.VAULT_SNAPSHOT_IDENTITY,
+                ),
+                Role(names.VSO_BACKUP_ROLE, (names.VAULT_SNAPSHOT_IDENTITY,), (ns.vault,), names.VSO_BACKUP_POLICY),
+            ]
+            if settings.vault_snapshots
+            else []
+        ),
     ]
 
 

@@ -58,6 +58,11 @@ def vso_storage_rules(settings: Settings) -> dict[str, tuple[str, ...]]:
     return {f"{names.KV_V1_MOUNT}/{folder}/{entry}": ("read",) for entry in STORAGE_KV_ENTRIES}
 
 
+def vso_backup_rules(settings: Settings) -> dict[str, tuple[str, ...]]:
+    """Path -> capabilities for VSO in Vault's namespace (backup.enabled): the S3 entry the snapshots upload with."""
+    return {f"{names.KV_V1_MOUNT}/{names.app_kv_path(settings)}/{names.S3_REGISTRY_SECRET}": ("read",)}
+
+
 def vso_cache_rules(_settings: Settings) -> dict[str, tuple[str, ...]]:
     """Path -> capabilities for the VSO controller (its namespace): the client-cache transit key only."""
     return {
@@ -93,6 +98,12 @@ def app_csi_rules(settings: Settings) -> dict[str, tuple[str, ...]]:
     return {source.secret_path: ("read",) for source in app_secret_sources(settings)}
 
 
+def snapshot_rules() -> dict[str, tuple[str, ...]]:
+    """The Raft snapshot CronJob (`backup.enabled`): take a snapshot. No restore (that is `update` on
+    `sys/storage/raft/snapshot(-force)`, a root-token break-glass step, README "Backup and restore"), no data."""
+    return {"sys/storage/raft/snapshot": ("read",)}
+
+
 def app_csi_policy_hcl(settings: Settings) -> str:
     return render_hcl(app_csi_rules(settings))
 
@@ -111,7 +122,10 @@ def operator_policies(settings: Settings) -> dict[str, str]:
         names.VSO_POLICY: vso_policy_hcl(settings),
         names.VSO_CACHE_POLICY: render_hcl(vso_cache_rules(settings)),
         names.CONFIG_OPERATOR_POLICY: config_operator_policy_hcl(settings),
+        **({names.VAULT_SNAPSHOT_IDENTITY: render_hcl(snapshot_rules())} if settings.vault_snapshots else {}),
     }
     if settings.s3.in_cluster:
         managed[names.VSO_STORAGE_POLICY] = render_hcl(vso_storage_rules(settings))
+    if settings.vault_snapshots:
+        managed[names.VSO_BACKUP_POLICY] = render_hcl(vso_backup_rules(settings))
     return managed

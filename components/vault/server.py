@@ -4,8 +4,9 @@ and the Kubernetes-auth identities Vault trusts.
 Order inside the component:
   1. manifests/bootstrap/vault/   server + PostgreSQL client certificates (only cert-manager's CRDs: the
                                   objects apply in parallel with the PKI, cert-manager issues them once it is up)
-  2. Helm release `vault`         HA Raft / standalone, values from components/charts/vault.py; after 1 and the
-                                  PKI (its pods mount the issued Secrets)
+  2. Helm release `vault`         HA Raft / standalone, values from components/charts/vault.py; after 1, the
+                                  PKI (its pods mount the issued Secrets) and the auto-unseal Secret of seal.py
+                                  when `vault.seal` is not Shamir; protected and retained
   3. VaultRuntime                 init, unseal, admin bootstrap, pulumi-vault configuration (runtime.py)
   4. manifests/bootstrap/vault-operators/   the ServiceAccounts Vault's Kubernetes-auth roles bind, their CA
                                   Certificates, and the TokenReview (auth-delegator) binding of Vault's own SA;
@@ -42,6 +43,7 @@ from components.vault import trust
 from components.vault.admin_provider import admin_provider, configuration
 from components.vault.cluster_pki import VaultClusterPkiComponent
 from components.vault.runtime import VaultRuntime
+from components.vault.seal import seal_secret
 
 
 @dataclass(frozen=True)
@@ -144,12 +146,16 @@ class VaultServerComponent(pulumi.ComponentResource):
             parent=self,
             depends_on=[*crds, vault_namespace],
         )
-        # The pods mount both certificate Secrets, issued once the certificates and their issuer exist.
+        # The pods mount both certificate Secrets, so the release waits for the certificates. Protected and
+        # retained: an uninstall deletes the StatefulSet, and a renamed release (vault.releaseName) would start an
+        # empty Vault beside the keys of this one (README "Teardown").
+        seal = seal_secret(settings, infra.vault_provider, vault_namespace, self)
         self.release = registry.VAULT_SERVER.install(
             settings,
             provider=infra.vault_provider,
             parent=self,
-            depends_on=[certificates, *issuer, *after, vault_namespace],
+            depends_on=[certificates, *issuer, *after, vault_namespace, *([seal] if seal else [])],
+            opts=pulumi.ResourceOptions(protect=True, retain_on_delete=True),
         )
         self.runtime = VaultRuntime(
             "vault-runtime",

@@ -28,6 +28,7 @@ CRD_PROVIDERS: dict[str, str] = {
     "secrets.hashicorp.com": "vault-secrets-operator",
     "redhatcop.redhat.io": "vault-config-operator",
     "postgresql.cnpg.io": "cloudnative-pg",
+    "barmancloud.cnpg.io": "plugin-barman-cloud",
     "minio.min.io": "minio-operator",
     "sts.min.io": "minio-operator",
     "traefik.io": "traefik",

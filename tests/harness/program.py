@@ -40,6 +40,7 @@ class Registration:
     custom: bool
     additional_secret_outputs: list[str] = field(default_factory=list)
     protect: bool = False
+    retain_on_delete: bool = False
     aliases: list[dict[str, Any]] = field(default_factory=list)  # alias specs as sent (name/type/parent/urn)
 
     def is_secret(self, path: str) -> bool:
@@ -96,6 +97,7 @@ class RecordingMonitor(MockMonitor):
                     custom=request.custom,
                     additional_secret_outputs=list(request.additionalSecretOutputs),
                     protect=bool(request.protect),
+                    retain_on_delete=bool(request.retainOnDelete),
                     aliases=[_alias(alias) for alias in request.aliases],
                 )
             )

@@ -29,6 +29,17 @@ VARIANTS: tuple[tuple[dict[str, Any], dict[str, str]], ...] = (
         {"s3": {"backend": "external", "endpoint": "https://s3.example.com"}},
         {"s3AccessKeyId": "AKIAEXAMPLE", "s3SecretAccessKey": "s3-secret"},
     ),
+    (
+        {
+            "vault": {
+                "seal": {
+                    "type": "transit",
+                    "transit": {"address": "https://transit.example.com:8200", "keyName": "k", "tlsCaCert": _CA},
+                }
+            }
+        },
+        {"vaultSealToken": "token"},
+    ),
 )
 
 

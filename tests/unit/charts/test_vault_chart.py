@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from components.charts.vault import HEALTH_PATH, vault_values
+from components.charts.vault import LIVENESS_PATH, READINESS_PATH, vault_values
 from components.charts.vault_operators import config_operator_values, secrets_operator_values
 from components.rendering.layers import layer_named, render
 from components.settings import names as contract
@@ -227,12 +227,38 @@ def test_the_stacks_follow_their_anti_affinity_setting():
     assert "requiredDuringSchedulingIgnoredDuringExecution" in remote["podAntiAffinity"]
 
 
-def test_probes_let_sealed_and_uninitialised_pods_be_ready_and_alive():
+def test_sealed_pods_are_not_ready_but_alive():
+    # Readiness: no sealedcode/uninitcode override, so a sealed (503) or uninitialised (501) pod is NotReady and the
+    # PDB counts it as down (tests/integration/test_vault_readiness.py asks a real OpenBao with this path).
     server = vault_values(settings())["server"]
-    assert server["readinessProbe"]["path"] == "/v1/sys/health?standbyok=true&sealedcode=204&uninitcode=204"
+    assert server["readinessProbe"]["path"] == READINESS_PATH == "/v1/sys/health?standbyok=true"
     assert server["livenessProbe"]["enabled"] is True
-    assert server["livenessProbe"]["path"] == HEALTH_PATH
+    assert server["livenessProbe"]["path"] == LIVENESS_PATH
+    assert "sealedcode=204" in LIVENESS_PATH and "uninitcode=204" in LIVENESS_PATH
     assert server["livenessProbe"]["initialDelaySeconds"] >= 30
+
+
+def test_the_vault_release_does_not_wait_for_readiness_but_the_others_do(stack_run: ProgramRun):
+    # Its pods are Ready only after the program unseals them (the next step): Helm --wait or atomic would hang.
+    releases = stack_run.of_type(HELM_RELEASE)
+    vault = stack_run.named("vault", HELM_RELEASE).inputs
+    assert vault["skipAwait"] is True and vault["atomic"] is False
+    others = [r.inputs for r in releases if r.name != "vault"]
+    assert others and all(r["atomic"] is True and not r.get("skipAwait") for r in others)
+
+
+def test_init_and_unseal_follow_the_release_and_vault_clients_follow_the_unseal(stack_run: ProgramRun):
+    # Without a readiness wait in the release, ordering is the runtime's: init after the release, unseal after init,
+    # and everything that talks to Vault after the unseal (its own wait for an active leader and unsealed standbys
+    # is the readiness wait: READINESS_PATH answers 200 exactly then).
+    release = stack_run.named("vault", HELM_RELEASE)
+    init = stack_run.named("vault-init")
+    unseal = stack_run.named("vault-unseal")
+    assert waits_for(stack_run, init, release)
+    assert waits_for(stack_run, unseal, init)
+    # The bootstrap is the first client (everything configured through Vault waits for it). The operators'
+    # releases and identities do not wait: they install without Vault and retry until it answers.
+    assert waits_for(stack_run, stack_run.named("vault-bootstrap"), unseal)
 
 
 def test_storage_sizes_tls_ui_image_and_no_injector():

@@ -111,3 +111,64 @@ def test_diff_replaces_only_when_the_cluster_would_differ(tmp_path: Path, change
     result = KindClusterProvider().diff("dev", old, {**old, **change})
     assert result.replaces == replaces
     assert result.changes is bool(replaces)
+
+
+# ---- the caller's environment is not a replace trigger ---------------------------------------------------------
+
+
+def _cluster_inputs(monkeypatch: pytest.MonkeyPatch, home: Path, xdg: str | None) -> dict:
+    """The kind cluster's inputs as one mock run of the local stack registers them, from a shell with this env."""
+    from tests.harness.program import run_stack
+
+    monkeypatch.setenv("HOME", str(home))
+    if xdg is None:
+        monkeypatch.delenv("XDG_STATE_HOME", raising=False)
+    else:
+        monkeypatch.setenv("XDG_STATE_HOME", xdg)
+    run = run_stack("local", {"kubernetes": {"cluster": {"create": True}}})
+    inputs = dict(run.named("kind-cluster").inputs)
+    inputs.pop("__provider", None)  # the pickled provider class, not a property of the cluster
+    return inputs
+
+
+def test_two_shells_render_the_same_replace_relevant_inputs_and_the_diff_replaces_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    from components.kube.kind_provider import REPLACE_ON
+
+    first = _cluster_inputs(monkeypatch, tmp_path / "alice", None)
+    second = _cluster_inputs(monkeypatch, tmp_path / "bob", str(tmp_path / "xdg"))
+    assert first["state_dir"] != second["state_dir"]  # the environments really differ
+    assert {k: first[k] for k in REPLACE_ON} == {k: second[k] for k in REPLACE_ON}
+    assert "alice" not in first["config"] and "xdg" not in second["config"]
+    result = KindClusterProvider().diff("platform", first, second)
+    assert result.changes is False and not result.replaces
+    # A real change still replaces (the diff is not blind).
+    changed = {**second, "config": second["config"].replace("8443", "9443")}
+    assert KindClusterProvider().diff("platform", first, changed).replaces == ["config"]
+
+
+def test_a_cluster_recorded_with_real_paths_is_not_replaced(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    # Stacks created before the placeholder recorded the config with the real directory in it.
+    from components.kube.kind_config import kind_cluster_config
+    from tests.fixtures.config import settings_of
+
+    news = _cluster_inputs(monkeypatch, tmp_path / "carol", None)
+    state = "/home/old-user/.local/state/platform-kind/platform"
+    legacy = kind_cluster_config(settings_of("local", {"kubernetes": {"cluster": {"create": True}}}), Path(state))
+    olds = {**news, "state_dir": state, "config": yaml.safe_dump(legacy, sort_keys=False)}
+    assert state in olds["config"]
+    assert KindClusterProvider().diff("platform", olds, news).changes is False
+
+
+def test_kind_reads_the_real_host_paths(fakes: Path, tmp_path: Path):
+    from components.kube.kind_config import STATE_DIR_PLACEHOLDER, kind_cluster_config
+    from tests.fixtures.config import settings_of
+
+    rendered = kind_cluster_config(settings_of("local", {"kubernetes": {"cluster": {"create": True}}}))
+    state = tmp_path / "state" / "dev"
+    KindClusterProvider().create(props(state, config=yaml.safe_dump(rendered)))
+    written = yaml.safe_load((state / CONFIG_FILE).read_text())
+    mounts = [m["hostPath"] for m in written["nodes"][0]["extraMounts"]]
+    assert mounts == [str(state / "encryption"), str(state / "certs.d")]
+    assert str(STATE_DIR_PLACEHOLDER) not in (state / CONFIG_FILE).read_text()

@@ -47,6 +47,9 @@ def test_the_default_logins_are_the_expected_ones(local_run):
     }
     if settings.s3.backend == "minio":
         expected.add(VsoLogin(ns.storage, vault.operator_service_account, contract.VSO_STORAGE_ROLE))
+    if settings.vault_snapshots:
+        # backup.enabled: the snapshot CronJob's S3 credentials, synced into Vault's namespace with its own role.
+        expected.add(VsoLogin(ns.vault, contract.VAULT_SNAPSHOT_IDENTITY, contract.VSO_BACKUP_ROLE))
     logins = vso_logins_of_run(run)
     assert logins == expected
     # One role per namespace, and no role admits a second namespace.
@@ -87,6 +90,7 @@ VSO_RULES = {
     contract.VSO_POLICY: policies.vso_rules,
     contract.VSO_STORAGE_POLICY: policies.vso_storage_rules,
     contract.VSO_CACHE_POLICY: policies.vso_cache_rules,
+    contract.VSO_BACKUP_POLICY: policies.vso_backup_rules,
 }
 
 

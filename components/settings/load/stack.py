@@ -4,7 +4,7 @@
 (`platform:vault`, `platform:pki`, ...) settable with `pulumi config set --path`; secrets are separate
 top-level keys read with `get_secret`, so they stay `Output`s and never become plain values here.
 Any invalid value raises one `ConfigError` naming the key and the fix, before a resource exists.
-Vault's keys are read in load_vault.py, the external services' (S3, registry, Flux) in load_services.py.
+Vault's keys are read in vault.py, the external services' (S3, registry, Flux) in services.py.
 """
 
 from __future__ import annotations
@@ -15,12 +15,14 @@ import pulumi
 
 from components.settings import patterns
 from components.settings.keys import PulumiConfigSource, check_keys
-from components.settings.load_services import load_flux, load_registry, load_s3
-from components.settings.load_vault import VaultSecrets, load_vault
+from components.settings.load.seal import SECRET_KEYS as SEAL_SECRET_KEYS
+from components.settings.load.services import load_flux, load_registry, load_s3
+from components.settings.load.vault import VaultSecrets, load_vault
 from components.settings.model import (
     PROJECT,
     AntiAffinity,
     AppSettings,
+    BackupSettings,
     ImageSource,
     IngressSettings,
     KubernetesSettings,
@@ -268,6 +270,19 @@ def _ingress(section: Section, mode: StackMode, cluster: LocalClusterSettings) -
     return settings
 
 
+CRON = re.compile(r"^(\S+\s+){4}\S+$")
+
+
+def _backup(section: Section) -> BackupSettings:
+    settings = BackupSettings(
+        enabled=section.boolean("enabled", True),
+        schedule=section.string("schedule", "17 2 * * *", pattern=CRON, what="a 5-field cron schedule"),
+        retention_days=section.integer("retentionDays", 14, minimum=1, maximum=3650),
+    )
+    section.finish()
+    return settings
+
+
 def load_settings(source: ConfigSource, stack: str) -> Settings:
     """Read and validate every config key of the stack. Raises ConfigError on the first bad value."""
     check_keys(source)
@@ -296,6 +311,7 @@ def load_settings(source: ConfigSource, stack: str) -> Settings:
                 root_token=source.get_secret("vaultRootToken"),
                 external_role_id=source.get_secret("vaultExternalRoleId"),
                 external_secret_id=source.get_secret("vaultExternalSecretId"),
+                seal={key: source.get_secret(key) for key in SEAL_SECRET_KEYS},
             ),
         ),
         s3=load_s3(_section(source, "s3"), mode, source),
@@ -305,6 +321,7 @@ def load_settings(source: ConfigSource, stack: str) -> Settings:
         ingress=_ingress(_section(source, "ingress"), mode, kubernetes.cluster),
         flux=load_flux(_section(source, "flux"), mode, source),
         monitoring=_monitoring(_section(source, "monitoring")),
+        backup=_backup(_section(source, "backup")),
     )
     _check_vault_nodes(settings, _section(source, "vault"))
     _check_image_source(settings)

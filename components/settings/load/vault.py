@@ -7,12 +7,13 @@ an existing Vault, neither the application cluster. Every other module reads `Va
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 
 from components.settings import patterns
 from components.settings.keys import secret_fix
+from components.settings.load.seal import load_seal
 from components.settings.model import PROJECT, AntiAffinity, StackMode, VaultPlacement, VaultSettings
 from components.settings.reader import ConfigError, Section, set_command, set_from_stdin
 
@@ -32,6 +33,7 @@ class VaultSecrets:
     root_token: pulumi.Output[str] | None = None  # vaultRootToken
     external_role_id: pulumi.Output[str] | None = None  # vaultExternalRoleId
     external_secret_id: pulumi.Output[str] | None = None  # vaultExternalSecretId
+    seal: dict[str, pulumi.Output[str] | None] = field(default_factory=dict)  # seal.SECRET_KEYS
 
 
 def _key(name: str) -> str:
@@ -43,6 +45,7 @@ def load_vault(section: Section, mode: StackMode, secrets: VaultSecrets) -> Vaul
     shares, threshold, pgp_keys = _key_shares(section, mode, secrets)
     external_address = _url(section, "externalAddress", VAULT_URL_WHAT, VAULT_URL_EXAMPLE)
     kube_context = patterns.read(section, "kubeContext", "", patterns.KUBE_CONTEXT, optional=True)
+    placement = _placement(section, kube_context, external_address)
     settings = VaultSettings(
         release_name=section.name("releaseName", "vault"),
         replicas=replicas,
@@ -56,12 +59,13 @@ def load_vault(section: Section, mode: StackMode, secrets: VaultSecrets) -> Vaul
         operator_role=section.name("operatorRole", "vault-operator"),
         operator_service_account=section.name("operatorServiceAccount", "vault-operator-sa"),
         local_port=section.integer("localPort", 18200, minimum=1024, maximum=65535),
-        placement=_placement(section, kube_context, external_address),
+        placement=placement,
         kube_context=kube_context,
         advertise_address=_url(section, "advertiseAddress", VAULT_URL_WHAT, VAULT_URL_EXAMPLE),
         external_address=external_address,
         external_ca_cert=section.string("externalCaCert", ""),
         app_api_address=_url(section, "appApiAddress", "an https:// Kubernetes API address", APP_API_EXAMPLE),
+        seal=load_seal(section.section("seal"), secrets.seal, deployed=placement is not VaultPlacement.EXTERNAL),
         unseal_keys=secrets.unseal_keys,
         root_token=secrets.root_token,
         external_role_id=secrets.external_role_id,
