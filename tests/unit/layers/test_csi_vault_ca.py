@@ -6,36 +6,26 @@ of both stacks with that Vault's CA; the layer is off, so Flux never issues a wr
 
 from __future__ import annotations
 
-import base64
-
 import pytest
 
 from components.charts import secrets_csi
 from components.settings.names import VAULT_CA_SECRET
-from tests.fixtures.vault_placement import CA_PEM, EXTERNAL_CONFIG, SEPARATE, VAULT_CLUSTER_CA, provider_urn
+from tests.fixtures.vault_placement import (
+    CA_PEM,
+    EXTERNAL_CONFIG,
+    SEPARATE,
+    VAULT_CLUSTER_CA,
+    provider_urn,
+    run_with_vault_cluster_ca,
+)
 from tests.harness.dependencies import waits_for
 from tests.harness.k8s_objects import objects_of
-from tests.harness.program import PlatformMocks, ProgramRun, Registration, run_stack
+from tests.harness.program import ProgramRun, Registration, run_stack
 
 CSI = {"app": {"secretsDelivery": "csi"}}
 SECRET = "kubernetes:core/v1:Secret"
 PROVIDER = "pulumi:providers:kubernetes"
 LAYER = "app-csi-vault-ca"
-
-
-def run_with_vault_cluster_ca(stack: str, config: dict) -> ProgramRun:
-    """A run whose mock answers the read of Vault's TLS Secret in the second cluster like a live cluster."""
-    original = PlatformMocks.new_resource
-
-    def new_resource(self, args):
-        resource_id, outputs = original(self, args)
-        if args.typ == SECRET and args.name == "vault-cluster-ca" and args.resource_id == "vault/vault-server-tls":
-            outputs = {**outputs, "data": {"ca.crt": base64.b64encode(VAULT_CLUSTER_CA.encode()).decode()}}
-        return resource_id, outputs
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(PlatformMocks, "new_resource", new_resource)
-        return run_stack(stack, config)
 
 
 def provider_ca_secrets(run: ProgramRun) -> list[Registration]:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import base64
 import copy
 import json
 
@@ -24,10 +23,11 @@ from tests.fixtures.vault_placement import (
     SEPARATE,
     VAULT_CLUSTER_CA,
     provider_urn,
+    run_with_vault_cluster_ca,
 )
 from tests.harness.dependencies import waits_for
 from tests.harness.k8s_objects import objects_of
-from tests.harness.program import PlatformMocks, ProgramRun, Registration, run_stack
+from tests.harness.program import ProgramRun, Registration, run_stack
 from tests.harness.schemas import validate_object
 
 PROVIDER = "pulumi:providers:kubernetes"
@@ -57,19 +57,8 @@ def kubernetes_resources(run: ProgramRun) -> list[Registration]:
 
 @pytest.fixture(scope="module")
 def separate() -> ProgramRun:
-    """The second-cluster run. The mock answers the read of Vault's TLS Secret in that cluster like a live
-    cluster would (mock reads return nothing by default), so the CA's path into the app cluster is visible."""
-    original = PlatformMocks.new_resource
-
-    def new_resource(self, args):
-        resource_id, outputs = original(self, args)
-        if args.typ == SECRET and args.name == "vault-cluster-ca" and args.resource_id == "vault/vault-server-tls":
-            outputs = {**outputs, "data": {"ca.crt": base64.b64encode(VAULT_CLUSTER_CA.encode()).decode()}}
-        return resource_id, outputs
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(PlatformMocks, "new_resource", new_resource)
-        return run_stack("local", SEPARATE)
+    """The second-cluster run, with the read of Vault's TLS Secret there answered like a live cluster."""
+    return run_with_vault_cluster_ca("local", SEPARATE)
 
 
 @pytest.fixture(scope="module")
