@@ -74,10 +74,24 @@ def _alias(alias: Any) -> dict[str, Any]:
     return found
 
 
+@dataclass
+class Read:
+    """One existing resource the program read (`<Resource>.get`): what a preview's credentials must allow."""
+
+    type: str
+    name: str
+    id: str
+
+
 class RecordingMonitor(MockMonitor):
     def __init__(self, mocks: Mocks):
         super().__init__(mocks)
         self.registrations: list[Registration] = []
+        self.reads: list[Read] = []
+
+    def ReadResource(self, request):
+        self.reads.append(Read(type=request.type, name=request.name, id=request.id))
+        return super().ReadResource(request)
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
@@ -122,6 +136,7 @@ class ProgramRun:
     stack: str
     registrations: list[Registration]
     outputs: dict[str, Any]
+    reads: list[Read] = field(default_factory=list)
 
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_]
@@ -190,9 +205,12 @@ def run_stack(
     secrets: Mapping[str, str] | None = None,
     *,
     replace: bool = False,
+    preview: bool = False,
+    mocks: Mocks | None = None,
 ) -> ProgramRun:
     """Run `__main__.py` for `stack` with its stack file's config, `config` deep-merged over it
-    (or instead of it with `replace=True`), and `secrets` as secret config values."""
+    (or instead of it with `replace=True`), and `secrets` as secret config values; as `pulumi preview`
+    with `preview=True`, and with other `mocks` than `PlatformMocks` (what resources and reads return)."""
     values = dict(config or {}) if replace else _merge(stack_config(stack), config or {})
     raw: dict[str, str] = {}
     for key, value in {**values, **(secrets or {})}.items():
@@ -200,9 +218,9 @@ def run_stack(
     secret_keys = [f"{PROJECT}:{key}" for key in (secrets or {})]
 
     runtime_settings.ROOT.set(None)
-    mocks = PlatformMocks()
+    mocks = mocks or PlatformMocks()
     monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
     pulumi.runtime.set_all_config(raw, secret_keys)
 
     exported: dict[str, Any] = {}
@@ -224,7 +242,7 @@ def run_stack(
 
     program()
     outputs = {name: _resolve(value) for name, value in exported.items()}
-    return ProgramRun(stack=stack, registrations=list(monitor.registrations), outputs=outputs)
+    return ProgramRun(stack=stack, registrations=list(monitor.registrations), outputs=outputs, reads=monitor.reads)
 
 
 def _resolve(value: Any) -> Any:
