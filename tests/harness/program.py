@@ -8,6 +8,7 @@ parent, dependencies, provider and which inputs were sent as secrets.
 from __future__ import annotations
 
 import json
+import pickle
 import runpy
 import sys
 from collections.abc import Iterator, Mapping
@@ -240,7 +241,14 @@ def run_stack(
         finally:
             pulumi.export = original_export
 
-    program()
+    # pulumi.dynamic's serialize_provider wraps pickle._Pickler._batch_setitems once per dynamic resource and
+    # never unwraps it: over a whole test session the wrappers nest until pickling a provider exceeds the
+    # recursion limit. Each run puts back what it found.
+    batch_setitems = pickle._Pickler._batch_setitems  # type: ignore[attr-defined]
+    try:
+        program()
+    finally:
+        pickle._Pickler._batch_setitems = batch_setitems  # type: ignore[attr-defined]
     outputs = {name: _resolve(value) for name, value in exported.items()}
     return ProgramRun(stack=stack, registrations=list(monitor.registrations), outputs=outputs, reads=monitor.reads)
 
