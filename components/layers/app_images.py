@@ -12,7 +12,7 @@ import pulumi_vault as vault
 from components.kube.image_copy import split_reference
 from components.kube.image_copy_provider import RegistryImage
 from components.kube.kind_config import state_directory
-from components.kube.read import decoded, read_secret_when
+from components.kube.read import computed, decoded, secret_data_when
 from components.layers.infra import InfraComponent
 from components.layers.pki import ROOT_CA_SECRET
 from components.settings import names
@@ -41,9 +41,12 @@ def _password(dockerconfigjson: str, host: str) -> str:
 
 def _push_password(settings: Settings, vault_admin: pulumi.ProviderResource | None, after: pulumi.Resource):
     """The push user's password, read from Vault (kv/<app folder>/registry-password) with the admin provider:
-    the app namespace's pull Secret holds only the pull-only user, which cannot push (issue 15)."""
+    the app namespace's pull Secret holds only the pull-only user, which cannot push (issue 15). Computed in
+    a preview: no Vault read (that provider is unconfigured then, README "CI")."""
     if vault_admin is None:
         return ""
+    if settings.preview:
+        return pulumi.Output.secret(computed(after.urn))
     secret = vault.kv.get_secret_output(
         path=f"{names.KV_V1_MOUNT}/{names.kv_path(settings, names.REGISTRY_PASSWORD_SECRET)}",
         opts=pulumi.InvokeOutputOptions(provider=vault_admin, depends_on=[after]),
@@ -59,14 +62,21 @@ def _in_cluster_access(
     parent: pulumi.Resource,
 ) -> tuple[pulumi.Input[str], pulumi.Input[str], dict[str, Any]]:
     """(password, CA PEM, where to dial) for the in-cluster registry: the push password from Vault, the PKI's
-    root CA and a port-forward to the push port of its Service, read once the registry serves."""
+    root CA and a port-forward to the push port of its Service, read once the registry serves. In a preview
+    the password and CA are computed; the provider forwards only in create, update and refresh, never in a preview."""
     namespace = settings.namespaces.app
-    root = read_secret_when(
-        "registry-root-ca", settings.namespaces.cert_manager, ROOT_CA_SECRET, registry.urn, infra.provider, parent
+    root = secret_data_when(
+        "registry-root-ca",
+        settings.namespaces.cert_manager,
+        ROOT_CA_SECRET,
+        registry.urn,
+        infra.provider,
+        parent,
+        preview=settings.preview,
     )
     password = _push_password(settings, vault_admin, registry)
     where: dict[str, Any] = {"namespace": namespace, "service": REGISTRY_SERVICE, "port": REGISTRY_PORT}
-    return password, root.data.apply(decoded("ca.crt")), {**where, **kube_target(settings)}
+    return password, root.apply(decoded("ca.crt")), {**where, **kube_target(settings)}
 
 
 def copy_app_images(

@@ -15,7 +15,7 @@ import yaml
 from components.kube.host_file import HostFile
 from components.kube.kind_config import kind_cluster_config, node_files, state_directory
 from components.kube.kind_provider import KindCluster
-from components.kube.read import decoded, read_secret_when
+from components.kube.read import decoded, secret_data_when
 from components.layers.pki import ROOT_CA_SECRET
 from components.settings.model import Settings
 
@@ -61,17 +61,18 @@ class LocalClusterComponent(pulumi.ComponentResource):
         directory is bind-mounted into every node), so node pulls verify the in-cluster registry."""
         if not settings.registry.in_cluster:
             return None
-        root_ca = read_secret_when(
+        root_ca = secret_data_when(
             "registry-ca-source",
             settings.namespaces.cert_manager,
             ROOT_CA_SECRET,
             pki_objects.resources,  # type: ignore[attr-defined]  (ConfigGroup output: unknown until applied)
             provider,  # type: ignore[arg-type]
             self,
+            preview=settings.preview,
         )
         return HostFile(
             "registry-ca",
             path=self.state_dir.apply(lambda base: str(Path(base) / "certs.d" / settings.registry.host / "ca.crt")),
-            content=root_ca.data.apply(decoded("ca.crt")),
+            content=root_ca.apply(decoded("ca.crt")),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[pki_objects]),
         )

@@ -331,6 +331,9 @@ class Settings:
     flux: FluxSettings
     monitoring: MonitoringSettings = MonitoringSettings()
     backup: BackupSettings = field(default_factory=BackupSettings)
+    # `pulumi preview` (the engine's dry run), set by `settings_from_pulumi` only: a preview opens no
+    # port-forward and reads no Secret, so it runs with the read-only role of README "CI".
+    preview: bool = False
 
     @property
     def vault_snapshots(self) -> bool:

@@ -19,6 +19,7 @@ from typing import Any
 import pulumi
 import pulumi_vault as vault
 
+from components.kube.read import computed
 from components.settings.model import Settings
 from components.vault.configuration import VaultConfiguration, policies
 from components.vault.external_credentials import kv_entries
@@ -42,9 +43,13 @@ def admin_provider(
 
     `address` is what the provider dials. Once `ready` and `ca_pem` are known and non-empty, the CA is written
     to `.vault/<stack>-ca.pem` (the provider's `ca_cert_file`) and `connect(ca_pem)` runs (e.g. opens the
-    tunnel) and returns the address; before that (a first preview, a mock run with unknown outputs) nothing is
-    written or opened. The address Output resolves only after the file exists, and the provider's
-    configuration waits for it.
+    tunnel) and returns the address; before that (a mock run with unknown outputs) nothing is written or opened.
+    The address Output resolves only after the file exists, and the provider's configuration waits for it.
+
+    In a preview with a `connect` (a tunnel) the address stays computed and nothing is written or opened: the
+    engine then leaves the provider unconfigured, and its resources preview as changes it cannot compute
+    instead of failing without the port-forward right (README "CI"). An address that needs no tunnel
+    (`connect` None: an existing Vault) is used in previews too.
     """
     ca_file = tunnel.ca_file_path(settings.stack)
 
@@ -55,7 +60,9 @@ def admin_provider(
         tunnel.write_ca_file(ca_file, pem)
         return connect(pem) if connect is not None else address
 
-    provider_address = pulumi.Output.all(ready, ca_pem).apply(prepare)
+    inputs = pulumi.Output.all(ready, ca_pem)
+    # `prepare` is not even applied in a tunnelled preview: an apply runs whenever its inputs are known.
+    provider_address = computed(inputs) if settings.preview and connect is not None else inputs.apply(prepare)
     provider = vault.Provider(
         "vault",
         address=provider_address,

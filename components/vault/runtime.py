@@ -20,7 +20,7 @@ import pulumi_kubernetes as k8s
 import pulumi_vault as vault
 
 from components.kube.kind_config import state_directory
-from components.kube.read import decoded, read_secret_after
+from components.kube.read import decoded, secret_data_after
 from components.settings.model import Settings
 from components.settings.names import VAULT_PORT
 from components.vault import trust
@@ -58,6 +58,20 @@ def connection_props(settings: Settings, ca_pem: pulumi.Input[str]) -> dict[str,
     }
 
 
+def _ca_pem(
+    settings: Settings,
+    namespace: str,
+    name: str,
+    release: pulumi.CustomResource,
+    provider: k8s.Provider,
+    parent: pulumi.Resource,
+) -> pulumi.Output[str]:
+    """The `ca.crt` of the Secret that verifies Vault's TLS, read once the release exists. Computed in a
+    preview (no Secret read): the steps' connection is then unknown, so none of their Diffs dials Vault."""
+    data = secret_data_after("vault-ca", namespace, name, release, provider, parent, preview=settings.preview)
+    return data.apply(decoded("ca.crt"))
+
+
 class VaultRuntime(pulumi.ComponentResource):
     """Owns Vault's init, unseal and admin bootstrap (dynamic providers), the pulumi-vault provider and the
     declarative Vault configuration.
@@ -65,7 +79,9 @@ class VaultRuntime(pulumi.ComponentResource):
     Needs: the Vault Helm release (pods exist), the Secret whose `ca.crt` verifies Vault's TLS
     certificate, the Kubernetes provider of the cluster Vault runs in (to read that Secret), and the
     Kubernetes-auth settings for where Vault runs (trust.kubernetes_auth).
-    `kubectl` must be on PATH where `pulumi up` runs (port-forwards; no secret in their arguments).
+    `kubectl` must be on PATH where `pulumi up` runs (port-forwards; no secret in their arguments). A preview
+    (`settings.preview`) reads no Secret and opens no port-forward: the CA, hence the steps' connection and
+    the pulumi-vault provider's address, stay computed.
     """
 
     def __init__(
@@ -82,8 +98,7 @@ class VaultRuntime(pulumi.ComponentResource):
     ):
         super().__init__("platform:vault:Runtime", name, None, opts)
         vault_settings = settings.vault
-        ca = read_secret_after("vault-ca", ca_secret_namespace, ca_secret_name, release, kubernetes_provider, self)
-        ca_pem = ca.data.apply(decoded("ca.crt"))
+        ca_pem = _ca_pem(settings, ca_secret_namespace, ca_secret_name, release, kubernetes_provider, self)
         connection = connection_props(settings, ca_pem)
         self.init = VaultInit(
             "vault-init",
@@ -149,7 +164,7 @@ class VaultRuntime(pulumi.ComponentResource):
             conn = VaultConnection.from_props({**tunnel_connection, "ca_pem": pem})
             return tunnel.open_tunnel(conn, service, vault_settings.local_port)
 
-        # No role id yet (first preview) or a mock run: nothing to connect to, so no tunnel.
+        # No role id yet (a mock run) or a preview (admin_provider keeps the address computed): no tunnel.
         self.provider, address = admin_provider(
             settings,
             ca_pem=ca_pem,

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.kube.read import decoded, read_secret_after
+from components.kube.read import decoded, secret_data_after
 from components.layers.infra import InfraComponent
 from components.settings import names, placement
 from components.settings.model import Settings
@@ -52,15 +52,16 @@ def vault_ca_pem(
         return pulumi.Output.secret(settings.vault.external_ca_cert)
     assert settings.vault.separate_cluster and release is not None
     # The Vault cluster's root CA, as cert-manager keeps it in Vault's TLS Secret next to the certificate.
-    server_tls = read_secret_after(
+    server_tls = secret_data_after(
         "vault-cluster-ca",
         settings.namespaces.vault,
         placement.tls_secret(settings),
         release,
         infra.vault_provider,
         parent,
+        preview=settings.preview,
     )
-    return pulumi.Output.secret(server_tls.data.apply(decoded("ca.crt")))
+    return pulumi.Output.secret(server_tls.apply(decoded("ca.crt")))
 
 
 def ca_secret_namespaces(settings: Settings) -> list[str]:

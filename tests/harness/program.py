@@ -8,6 +8,7 @@ parent, dependencies, provider and which inputs were sent as secrets.
 from __future__ import annotations
 
 import json
+import pickle
 import runpy
 import sys
 from collections.abc import Iterator, Mapping
@@ -74,10 +75,24 @@ def _alias(alias: Any) -> dict[str, Any]:
     return found
 
 
+@dataclass
+class Read:
+    """One existing resource the program read (`<Resource>.get`): what a preview's credentials must allow."""
+
+    type: str
+    name: str
+    id: str
+
+
 class RecordingMonitor(MockMonitor):
     def __init__(self, mocks: Mocks):
         super().__init__(mocks)
         self.registrations: list[Registration] = []
+        self.reads: list[Read] = []
+
+    def ReadResource(self, request):
+        self.reads.append(Read(type=request.type, name=request.name, id=request.id))
+        return super().ReadResource(request)
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
@@ -122,6 +137,7 @@ class ProgramRun:
     stack: str
     registrations: list[Registration]
     outputs: dict[str, Any]
+    reads: list[Read] = field(default_factory=list)
 
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_]
@@ -190,9 +206,12 @@ def run_stack(
     secrets: Mapping[str, str] | None = None,
     *,
     replace: bool = False,
+    preview: bool = False,
+    mocks: Mocks | None = None,
 ) -> ProgramRun:
     """Run `__main__.py` for `stack` with its stack file's config, `config` deep-merged over it
-    (or instead of it with `replace=True`), and `secrets` as secret config values."""
+    (or instead of it with `replace=True`), and `secrets` as secret config values; as `pulumi preview`
+    with `preview=True`, and with other `mocks` than `PlatformMocks` (what resources and reads return)."""
     values = dict(config or {}) if replace else _merge(stack_config(stack), config or {})
     raw: dict[str, str] = {}
     for key, value in {**values, **(secrets or {})}.items():
@@ -200,9 +219,9 @@ def run_stack(
     secret_keys = [f"{PROJECT}:{key}" for key in (secrets or {})]
 
     runtime_settings.ROOT.set(None)
-    mocks = PlatformMocks()
+    mocks = mocks or PlatformMocks()
     monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
     pulumi.runtime.set_all_config(raw, secret_keys)
 
     exported: dict[str, Any] = {}
@@ -222,9 +241,16 @@ def run_stack(
         finally:
             pulumi.export = original_export
 
-    program()
+    # pulumi.dynamic's serialize_provider wraps pickle._Pickler._batch_setitems once per dynamic resource and
+    # never unwraps it: over a whole test session the wrappers nest until pickling a provider exceeds the
+    # recursion limit. Each run puts back what it found.
+    batch_setitems = pickle._Pickler._batch_setitems  # type: ignore[attr-defined]
+    try:
+        program()
+    finally:
+        pickle._Pickler._batch_setitems = batch_setitems  # type: ignore[attr-defined]
     outputs = {name: _resolve(value) for name, value in exported.items()}
-    return ProgramRun(stack=stack, registrations=list(monitor.registrations), outputs=outputs)
+    return ProgramRun(stack=stack, registrations=list(monitor.registrations), outputs=outputs, reads=monitor.reads)
 
 
 def _resolve(value: Any) -> Any:

@@ -9,6 +9,7 @@ Vault's keys are read in vault.py, the external services' (S3, registry, Flux) i
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pulumi
@@ -383,8 +384,9 @@ def _check_vault_nodes(settings: Settings, section: Section) -> None:
 
 
 def settings_from_pulumi() -> Settings:
-    """The settings of the running stack."""
-    return load_settings(PulumiConfigSource(), pulumi.get_stack())
+    """The settings of the running stack. The one place that asks the engine whether this run is a preview."""
+    settings = load_settings(PulumiConfigSource(), pulumi.get_stack())
+    return dataclasses.replace(settings, preview=pulumi.runtime.is_dry_run())
 
 
 __all__ = ["ConfigError", "Settings", "load_settings", "settings_from_pulumi"]
