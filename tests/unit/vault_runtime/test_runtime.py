@@ -91,10 +91,12 @@ def test_pgp_shares_unseal_with_the_supplied_decrypted_keys():
     assert run.of_type(INIT)[0].inputs["pgp_keys"] == ["a2V5MQ==", "a2V5Mg=="]
 
 
-def test_encrypted_root_token_without_a_decrypted_one_stops_before_bootstrap():
+def test_encrypted_root_token_keeps_the_bootstrap_registered_with_or_without_a_decrypted_one():
+    """Removing vaultRootToken once bootstrap ran must not drop the bootstrap (and with it every pulumi-vault
+    resource): it stays registered, with init's (encrypted) token, which its diff never looks at."""
     run = run_stack("local", {"vault": {"rootTokenPgpKey": "a2V5"}})
     assert run.of_type(INIT) and run.of_type(UNSEAL)
-    assert not run.of_type(BOOT) and not [r for r in run.registrations if r.type.startswith("vault:")]
+    assert run.of_type(BOOT) and [r for r in run.registrations if r.type.startswith("vault:")]
     with_token = run_stack("local", {"vault": {"rootTokenPgpKey": "a2V5"}}, secrets={"vaultRootToken": "t"})
     assert with_token.of_type(BOOT)[0].inputs["root_token"] == "t"
 
