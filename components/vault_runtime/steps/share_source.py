@@ -17,6 +17,7 @@ the state, and the provider redacts them from every error.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import termios
@@ -47,7 +48,8 @@ def prompt_shares(pods: Sequence[str], count: int, tty_path: str = TTY) -> list[
         fd = os.open(tty_path, os.O_RDWR | os.O_NOCTTY)
     except OSError:
         return []  # no controlling terminal: CI, a detached run, the test harness
-    with open(fd, "r+", buffering=1, encoding="utf-8", errors="replace") as tty:  # noqa: PTH123 (an fd)
+    # A terminal is not seekable: a text layer straight over the raw file (as getpass does), no buffered pair.
+    with io.TextIOWrapper(io.FileIO(fd, "w+"), encoding="utf-8", errors="replace") as tty:
         saved = termios.tcgetattr(fd)
         hidden = list(saved)
         hidden[3] &= ~termios.ECHO

@@ -71,6 +71,24 @@ def test_break_glass_root_token_applies_admin_changes(
     revoked = session.get(f"{addr}/v1/auth/token/lookup-self", headers={"X-Vault-Token": new_root}, timeout=5)
     assert revoked.status_code == 403  # the break-glass token is revoked again
 
+    # `pulumi config rm vaultRootToken`, as the README says: the bootstrap gets init's revoked token back. Nothing
+    # changes (before, this was an update with a revoked token and RootTokenUnusable on every later run).
+    stack.root_token = None
+    same = {"init": "same", "unseal": "same", "bootstrap": "same", "revoke": "same"}
+    assert stack.up() == same
+    assert stack["bootstrap"].outs["secret_id"] == state["secret_id"]
+    # A break-glass token set with no bootstrap change: the bootstrap does nothing, the revoke step revokes it.
+    with cluster.connect_factory()(conn) as clients:
+        spare_root = flavour.generate_root(clients["vault-0"], outs["keys_b64"][:2])
+    stack.root_token = spare_root
+    assert stack.up() == {**same, "revoke": "updated"}
+    assert (
+        session.get(f"{addr}/v1/auth/token/lookup-self", headers={"X-Vault-Token": spare_root}, timeout=5).status_code
+        == 403
+    )
+    stack.root_token = None
+    assert stack.up() == same
+
     # Shares/threshold cannot change in place: the update refuses with the rekey path.
     stack.shares, stack.threshold = 5, 3
     with pytest.raises(ProviderError, match="rekey") as err:
