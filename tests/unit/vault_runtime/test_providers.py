@@ -76,6 +76,7 @@ class _Monitor(MockMonitor):
             "secret_inputs": sorted(k for k, v in props.items() if rpc.is_rpc_secret(v)),
             "additional_secret_outputs": sorted(request.additionalSecretOutputs),
             "dependencies": list(request.dependencies),
+            "live_check": rpc.unwrap_rpc_secret(props.get("live_check")),
         }
         return response
 
@@ -121,6 +122,23 @@ def test_resources_register_with_secrets_and_dependencies() -> None:
     assert revoke["type"] == "pulumi-python:dynamic/vault:RootTokenRevoke"
     assert "root_token" in revoke["secret_inputs"] and revoke["additional_secret_outputs"] == ["root_token"]
     assert any(d.endswith("::vault-bootstrap") for d in revoke["dependencies"])
+    runtime_settings.ROOT.set(None)
+
+
+@pytest.mark.parametrize("preview", [True, False])
+def test_unseal_registers_live_check_only_outside_a_preview(preview: bool) -> None:
+    """A preview's diff must not reach Vault: the Resource tells the provider which kind of run this is."""
+    runtime_settings.ROOT.set(None)
+    mocks = _Mocks()
+    monitor = _Monitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project="platform", stack="vault-providers", preview=preview, monitor=monitor)
+
+    @pulumi.runtime.test
+    def program():
+        return VaultUnseal("vault-unseal", connection=CONN, keys=["k"], threshold=2).id
+
+    program()
+    assert monitor.seen["vault-unseal"]["live_check"] is (not preview)
     runtime_settings.ROOT.set(None)
 
 
