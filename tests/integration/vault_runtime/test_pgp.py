@@ -9,10 +9,13 @@ engine path (tests/harness/engine.py).
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -156,3 +159,37 @@ def test_pgp_shares_are_asked_for_only_when_a_pod_is_sealed(single_node: BaoClus
             assert unseal.up(on_demand) == "updated"
             assert not any(share in comma_separated.stderr_text() for share in shares)
     assert not single_node.health(0)["sealed"]
+
+
+def test_a_sealed_pod_prompts_on_the_provider_processs_terminal(single_node: BaoCluster, holder: Holder) -> None:
+    """No variable, but the provider process has a controlling terminal (a pseudo-terminal here): the unseal
+    step asks for the shares there, echo off, and unseals with them."""
+    connect, conn = single_node.direct_connect(), single_node.connection()
+    master, slave = os.openpty()
+    screen = bytearray()
+    try:
+        with DynamicProviderServer(tty=os.ttyname(slave)) as server:
+            init = EngineResource(server, VaultInitProvider(connect), "vault-init")
+            pgp = [holder.public_key_b64] * 2
+            init.up(init_inputs(connection=conn, secret_shares=2, secret_threshold=2, pgp_keys=pgp))
+            shares = [holder.decrypt(k) for k in init.outs["keys_b64"]]
+            typist = threading.Thread(target=_type_shares, args=(master, shares, screen), daemon=True)
+            typist.start()
+            unseal = EngineResource(server, VaultUnsealProvider(connect), "vault-unseal")
+            props = unseal_inputs(connection=conn, keys=[], threshold=2, timeout_seconds=30, shares_on_demand=True)
+            assert unseal.up(props) == "created"
+            typist.join(timeout=10)
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert not single_node.health(0)["sealed"]
+    assert b"vault-0" in screen and not any(share.encode() in screen for share in shares)  # asked, not echoed
+
+
+def _type_shares(master: int, shares: list[str], screen: bytearray) -> None:
+    for number, share in enumerate(shares, 1):
+        while f"share {number} of {len(shares)}".encode() not in screen:
+            screen.extend(os.read(master, 1024))
+        os.write(master, share.encode() + b"\n")
+    with contextlib.suppress(OSError):
+        screen.extend(os.read(master, 1024))
