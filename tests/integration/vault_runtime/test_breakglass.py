@@ -4,7 +4,8 @@ Proves the path the error messages point to: the revoked root token gives a clea
 listener option; ``flavour.generate_root`` builds a new root token from the shares (here with OpenBao's
 unauthenticated flow re-enabled, as the hint says); passed as ``root_token``, the bootstrap update applies the
 changed admin policy, keeps the existing secret_id, and revokes that token too; removing it again (`pulumi config
-rm vaultRootToken`) changes nothing. Init settings never change in place (rekey hint). One node is enough: none of this depends on Raft. All through the engine path.
+rm vaultRootToken`) changes nothing. Init settings never change in place (rekey hint). One node is enough: none
+of this depends on Raft. All through the engine path.
 """
 
 from __future__ import annotations
