@@ -3,7 +3,9 @@
 Order (each step waits for the previous one):
   1. VaultInit       `sys/init` once; shares and root token become secret outputs the engine persists
                      before anything else runs (protected: deleting it would only forget the keys)
-  2. VaultUnseal     every `pulumi up`: unseals only sealed pods; no diff when all are unsealed
+  2. VaultUnseal     every `pulumi up`: unseals only sealed pods; no diff when all are unsealed (a preview never
+                     contacts Vault). Auto-unseal seal: it only waits for the seal; PGP shares without
+                     vaultUnsealKeys: asked for (VAULT_UNSEAL_KEYS or a prompt) only when a pod is sealed
   3. VaultBootstrap  once, with the root token: the `platform-admin` AppRole (older secret ids destroyed);
      its child step `<name>-revoke-root` revokes the root token only after the credentials are in the state
   4. pulumi-vault    a provider logged in with that AppRole (through a port-forward on vault.localPort)
@@ -21,7 +23,7 @@ import pulumi_vault as vault
 
 from components.kube.kind_config import state_directory
 from components.kube.read import decoded, secret_data_after
-from components.settings.model import Settings
+from components.settings.model import Settings, VaultSettings
 from components.settings.names import VAULT_PORT
 from components.vault import trust
 from components.vault.admin_provider import admin_provider, configuration
@@ -72,6 +74,16 @@ def _ca_pem(
     return data.apply(decoded("ca.crt"))
 
 
+def unseal_keys(vault_settings: VaultSettings, init: VaultInit) -> pulumi.Input[Any]:
+    """The shares VaultUnseal gets: the config's decrypted ones, none (auto-unseal, or PGP shares asked for on
+    demand), or init's own."""
+    if vault_settings.seal.auto:
+        return []
+    if vault_settings.unseal_keys is not None:
+        return vault_settings.unseal_keys
+    return [] if vault_settings.pgp_keys else init.keys_b64
+
+
 class VaultRuntime(pulumi.ComponentResource):
     """Owns Vault's init, unseal and admin bootstrap (dynamic providers), the pulumi-vault provider and the
     declarative Vault configuration.
@@ -100,38 +112,22 @@ class VaultRuntime(pulumi.ComponentResource):
         vault_settings = settings.vault
         ca_pem = _ca_pem(settings, ca_secret_namespace, ca_secret_name, release, kubernetes_provider, self)
         connection = connection_props(settings, ca_pem)
-        self.init = VaultInit(
-            "vault-init",
-            connection=connection,
-            secret_shares=vault_settings.key_shares,
-            secret_threshold=vault_settings.key_threshold,
-            pgp_keys=list(vault_settings.pgp_keys) or None,
-            root_token_pgp_key=vault_settings.root_token_pgp_key or None,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[release], protect=True),
-        )
-        self.unseal = VaultUnseal(
-            "vault-unseal",
-            connection=connection,
-            # With PGP the init output is encrypted for its holders: they supply decrypted shares.
-            keys=vault_settings.unseal_keys if vault_settings.unseal_keys is not None else self.init.keys_b64,
-            threshold=vault_settings.key_threshold,
-            timeout_seconds=UNSEAL_TIMEOUT_SECONDS,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.init]),
-        )
+        self.init, self.unseal = self._init_and_unseal(vault_settings, connection, release, preview=settings.preview)
         self.steps: list[pulumi.Resource] = [self.init, self.unseal]
         self.bootstrap: VaultBootstrap | None = None
         self.provider: vault.Provider | None = None
         self.configuration: VaultConfiguration | None = None
         root_token = vault_settings.root_token
         if root_token is None and vault_settings.root_token_pgp_key:
+            # The bootstrap stays registered either way: leaving it out once the token is removed again would
+            # delete it and the whole Vault configuration. Its diff ignores root_token, so only a first create
+            # uses this (encrypted, hence refused) token.
             pulumi.log.warn(
-                "vault.rootTokenPgpKey is set: the initial root token is encrypted, so the admin bootstrap and "
-                "the Vault configuration wait until you decrypt it and run "
-                "`pulumi config set --secret vaultRootToken <token>`, then `pulumi up` again.",
+                "vault.rootTokenPgpKey is set: the initial root token is encrypted. The first admin bootstrap "
+                "needs it decrypted: `pulumi config set --secret vaultRootToken <token>`, then `pulumi up`; "
+                "remove it once vault-bootstrap exists (it is revoked then).",
                 resource=self,
             )
-            self.register_outputs({})
-            return
         self.bootstrap = VaultBootstrap(
             "vault-bootstrap",
             connection=connection,
@@ -142,6 +138,37 @@ class VaultRuntime(pulumi.ComponentResource):
         self.steps.append(self.bootstrap)
         address = self._configure(settings, connection, ca_pem, kubernetes_auth)
         self.register_outputs({"localAddress": address})
+
+    def _init_and_unseal(
+        self, vault_settings: VaultSettings, connection: dict[str, Any], release: pulumi.Resource, *, preview: bool
+    ) -> tuple[VaultInit, VaultUnseal]:
+        """VaultInit (recovery shares under an auto-unseal seal) and VaultUnseal (waits for that seal, or
+        unseals with shares: init's, the config's, or asked for on demand with PGP)."""
+        auto_unseal = vault_settings.seal.auto
+        init = VaultInit(
+            "vault-init",
+            connection=connection,
+            secret_shares=vault_settings.key_shares,
+            secret_threshold=vault_settings.key_threshold,
+            pgp_keys=list(vault_settings.pgp_keys) or None,
+            root_token_pgp_key=vault_settings.root_token_pgp_key or None,
+            auto_unseal=auto_unseal,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[release], protect=True),
+        )
+        unseal = VaultUnseal(
+            "vault-unseal",
+            connection=connection,
+            keys=unseal_keys(vault_settings, init),
+            threshold=vault_settings.key_threshold,
+            timeout_seconds=UNSEAL_TIMEOUT_SECONDS,
+            auto_unseal=auto_unseal,
+            # PGP: the init output is encrypted for its holders; without vaultUnsealKeys they are asked for
+            # decrypted shares (VAULT_UNSEAL_KEYS or a prompt) only when a pod is sealed.
+            shares_on_demand=bool(vault_settings.pgp_keys) and not auto_unseal and vault_settings.unseal_keys is None,
+            live_check=not preview,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[init]),
+        )
+        return init, unseal
 
     def _configure(
         self,

@@ -46,9 +46,13 @@ Behaviour:
   so protect the resource.
 - **PGP** (``pgp_keys``): the shares in ``keys``/``keys_b64`` are encrypted for their holders and cannot
   unseal. The program then passes the decrypted shares (config secret ``platform:vaultUnsealKeys``, a list
-  or a JSON list string) as VaultUnseal ``keys``. Likewise ``root_token_pgp_key`` encrypts ``root_token``:
-  pass the decrypted token to VaultBootstrap.
-- **VaultUnseal**'s diff reads every pod's ``sys/health`` (in parallel, a short timeout each) and reports a
+  or a JSON list string) as VaultUnseal ``keys``, or none with ``shares_on_demand=True``: they are asked for
+  (``VAULT_UNSEAL_KEYS``, else a prompt on the terminal) only when a pod is sealed, and never stored.
+  Likewise ``root_token_pgp_key`` encrypts ``root_token``: pass the decrypted token to VaultBootstrap.
+- **Auto-unseal** (``auto_unseal=True`` on VaultInit and VaultUnseal): init sends recovery shares and
+  returns ``recovery_keys``/``recovery_keys_b64``; unseal sends no share and waits for the seal.
+- **VaultUnseal**'s diff (in a real run; in a preview, ``live_check=False``, it decides from the state and
+  contacts nothing) reads every pod's ``sys/health`` (in parallel, a short timeout each) and reports a
   change only when a pod is sealed or not answering; create/update unseal just those pods (leader first,
   followers once joined). A run succeeds once a leader is active and a quorum unsealed: pods that stay
   unreachable become a warning naming them (``unavailable_pods``) and are retried by the next run. Shares

@@ -119,12 +119,25 @@ def deserialize(struct: struct_pb2.Struct) -> dict[str, Any]:
     return dict(rpc.deserialize_properties(struct))
 
 
+def _controlling_terminal(device: str) -> Any:
+    """In the child, after setsid: opening a terminal without O_NOCTTY makes it the controlling terminal, as
+    a process started from an interactive shell session has one (what the share prompt needs)."""
+
+    def attach() -> None:
+        os.close(os.open(device, os.O_RDWR))
+
+    return attach
+
+
 class DynamicProviderServer:
     """One ``python -m pulumi.dynamic`` process and a gRPC stub to it (a context manager)."""
 
-    def __init__(self, *, env: Mapping[str, str] | None = None, cwd: Path = PROJECT_DIR) -> None:
+    def __init__(
+        self, *, env: Mapping[str, str] | None = None, cwd: Path = PROJECT_DIR, tty: str | None = None
+    ) -> None:
         self.env = {**os.environ, **(env or {})}
         self.cwd = cwd
+        self.tty = tty  # a terminal device that becomes the process's controlling terminal (/dev/tty)
         log = tempfile.NamedTemporaryFile(prefix="dynamic-provider-", suffix=".log", delete=False)  # noqa: SIM115
         log.close()
         self.log_path = Path(log.name)
@@ -143,6 +156,7 @@ class DynamicProviderServer:
                 stdout=subprocess.PIPE,
                 stderr=stderr,
                 start_new_session=True,
+                preexec_fn=_controlling_terminal(self.tty) if self.tty else None,
             )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline().decode().strip()  # the server prints its port first

@@ -72,6 +72,7 @@ def load_vault(section: Section, mode: StackMode, secrets: VaultSecrets) -> Vaul
         external_secret_id=secrets.external_secret_id,
     )
     _check_placement(section, settings)
+    _check_unseal_keys(settings)
     _check_external_approle(section, settings)
     section.finish()
     return settings
@@ -111,13 +112,19 @@ def _key_shares(section: Section, mode: StackMode, secrets: VaultSecrets) -> tup
         raise section.fail_with(
             "pgpKeys", f"{count} PGP keys for {shares} shares (keyShares); give exactly one per share", fix
         )
-    if pgp_keys and secrets.unseal_keys is None:
-        raise ConfigError(
-            f"{_key('vaultUnsealKeys')}: with {section.path('pgpKeys')} the shares are encrypted, so the program "
-            "needs the decrypted shares (a JSON list of at least keyThreshold of them) to unseal. "
-            f"Fix: {secret_fix('vaultUnsealKeys')}"
-        )
+    # With pgpKeys and no vaultUnsealKeys, decrypted shares are asked for only when a pod is sealed
+    # (VAULT_UNSEAL_KEYS or a prompt, components/vault_runtime/steps/share_source.py): none in the config.
     return shares, threshold, pgp_keys
+
+
+def _check_unseal_keys(settings: VaultSettings) -> None:
+    """An auto-unseal seal unseals the pods itself: a share in the config would be unused (and recovery keys
+    never unseal), so it is refused rather than kept around."""
+    if settings.seal.auto and settings.unseal_keys is not None:
+        raise ConfigError(
+            f"{_key('vaultUnsealKeys')}: vault.seal.type {settings.seal.type.value} unseals the pods itself; no "
+            "unseal share is used (recovery keys never unseal). Fix: pulumi config rm vaultUnsealKeys"
+        )
 
 
 def _placement(section: Section, kube_context: str, external_address: str) -> VaultPlacement:

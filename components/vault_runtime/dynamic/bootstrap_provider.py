@@ -3,8 +3,10 @@
 Create (and an update with a break-glass root token) runs :func:`bootstrap.bootstrap_admin` and returns the
 credentials; the engine persists them when create returns. Only then does the child resource
 ``<name>-revoke-root`` (:mod:`revoke_provider`) revoke the root token, so a crash or a lost response can
-never leave a revoked root token without recorded credentials. Diff compares inputs only (probing Vault would
-need a login, which is a write); later runs need no root token.
+never leave a revoked root token without recorded credentials. Diff compares the bootstrap specification only
+(probing Vault would need a login, which is a write): ``root_token`` is what an update would use, never a
+reason for one, so setting or removing a break-glass token (``vaultRootToken``) changes nothing by itself.
+Later runs need no root token.
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ from components.vault_runtime.steps.bootstrap import AdminSpec, bootstrap_admin
 from components.vault_runtime.transport import VaultConnection
 from components.vault_runtime.values import int_or, is_unknown
 
-BOOTSTRAP_SETTINGS = (
+# What the diff compares: the admin specification. ``root_token`` is carried (the update needs it) but never
+# compared: after bootstrap it is revoked, and `pulumi config rm vaultRootToken` after a break-glass change
+# swaps it back to init's revoked token; an update with it could only fail with RootTokenUnusable.
+SPEC_SETTINGS = (
     "approle_path",
     "role_name",
     "policy_name",
@@ -29,8 +34,8 @@ BOOTSTRAP_SETTINGS = (
     "token_ttl",
     "token_max_ttl",
     "secret_id_ttl",
-    "root_token",
 )
+BOOTSTRAP_SETTINGS = (*SPEC_SETTINGS, "root_token")
 
 
 def admin_spec(props: Mapping[str, Any]) -> AdminSpec:
@@ -67,11 +72,10 @@ class VaultBootstrapProvider(VaultProviderBase):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         # Defaults are normalised so an omitted admin_policy equals the rendered default recorded at create.
-        if any(is_unknown(news.get(k)) for k in BOOTSTRAP_SETTINGS):
+        # An unknown root_token (preview before init) is no reason either: only the specification decides.
+        if any(is_unknown(news.get(k)) for k in SPEC_SETTINGS):
             return DiffResult(changes=True, replaces=[], stables=[], delete_before_replace=False)
-        changed = admin_spec(olds) != admin_spec(news) or (olds.get("root_token") or "") != (
-            news.get("root_token") or ""
-        )
+        changed = admin_spec(olds) != admin_spec(news)
         return DiffResult(changes=changed, replaces=[], stables=[], delete_before_replace=False)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:

@@ -5,6 +5,10 @@ so the engine always records the keys. Diff never re-initialises: changing share
 reported and the update fails with the rekey instructions. An initialised Vault with no state raises the
 recovery path; with ``adopt_existing=True`` it is adopted instead (empty keys: supply ``vaultUnsealKeys`` and a
 break-glass root token). Delete is a no-op (never de-initialise), so protect the resource.
+
+With ``auto_unseal`` (an auto-unseal seal: transit, a cloud KMS) ``sys/init`` takes ``recovery_shares`` /
+``recovery_threshold`` / ``recovery_pgp_keys`` instead: ``keys`` stay empty and the recovery keys (they
+authorise generate-root, never unseal) are the secret outputs ``recovery_keys`` / ``recovery_keys_b64``.
 """
 
 from __future__ import annotations
@@ -21,7 +25,10 @@ from components.vault_runtime.steps.initialise import InitResult, initialize
 from components.vault_runtime.transport import VaultConnection
 from components.vault_runtime.values import as_int, is_unknown
 
-INIT_SETTINGS = ("secret_shares", "secret_threshold", "pgp_keys", "root_token_pgp_key")
+# `auto_unseal` is an init setting too: the seal decides what sys/init returns, and changing it later is a seal
+# migration (never done in place). A state written before it existed has none: None and False are the same.
+INIT_SETTINGS = ("secret_shares", "secret_threshold", "pgp_keys", "root_token_pgp_key", "auto_unseal")
+SECRET_OUTPUTS = ("keys", "keys_b64", "root_token", "recovery_keys", "recovery_keys_b64")
 
 
 def _same(old: Any, new: Any) -> bool:
@@ -68,6 +75,7 @@ class VaultInitProvider(VaultProviderBase):
                         list(props.get("pgp_keys") or []),
                         props.get("root_token_pgp_key") or "",
                         pod=pod,
+                        recovery=bool(props.get("auto_unseal")),
                     )
                 except AlreadyInitialized:
                     if not props.get("adopt_existing"):
@@ -82,6 +90,8 @@ class VaultInitProvider(VaultProviderBase):
             keys=result.keys if result else [],
             keys_b64=result.keys_b64 if result else [],
             root_token=result.root_token if result else "",
+            recovery_keys=result.recovery_keys if result else [],
+            recovery_keys_b64=result.recovery_keys_b64 if result else [],
             shares_encrypted=bool(props.get("pgp_keys")),
             root_token_encrypted=bool(props.get("root_token_pgp_key")),
             adopted=adopted,
@@ -99,6 +109,13 @@ class VaultInitProvider(VaultProviderBase):
         from components.vault_runtime.flavour import Flavour, rekey_hint
 
         changed = [k for k in INIT_SETTINGS if not _same(olds.get(k), news.get(k))]
+        if "auto_unseal" in changed:
+            raise VaultOperationError(
+                "Vault is already initialised with another seal (vault.seal): moving between Shamir and an "
+                "auto-unseal seal is a seal migration (`vault operator unseal -migrate` on every pod, see the "
+                "Vault seal migration guide), which the program does not do; set vault.seal back to what this "
+                "Vault was initialised with"
+            )
         raise VaultOperationError(
             f"Vault is already initialised; {', '.join(changed)} cannot change in place (never re-initialised). "
             f"To change them, {rekey_hint(Flavour.VAULT)} (OpenBao: {rekey_hint(Flavour.OPENBAO)}), "
@@ -121,9 +138,11 @@ def init_inputs(
     pgp_keys: Any = None,
     root_token_pgp_key: Any = None,
     adopt_existing: bool = False,
+    auto_unseal: bool = False,
 ) -> dict[str, Any]:
     """VaultInit's input properties as the program registers them (shared with the tests)."""
     return {
+        "auto_unseal": auto_unseal,
         "connection": connection_props(connection),
         "secret_shares": secret_shares,
         "secret_threshold": secret_threshold,
@@ -134,7 +153,8 @@ def init_inputs(
 
 
 class VaultInit(Resource, module="vault", name="Init"):
-    """Initialise Vault once; outputs ``keys``, ``keys_b64``, ``root_token`` (secrets)."""
+    """Initialise Vault once; outputs ``keys``, ``keys_b64``, ``root_token`` (secrets), or under an auto-unseal
+    seal (``auto_unseal=True``) ``recovery_keys`` / ``recovery_keys_b64`` (secrets) instead of ``keys``."""
 
     keys: pulumi.Output[list[str]]
     keys_b64: pulumi.Output[list[str]]
@@ -142,6 +162,8 @@ class VaultInit(Resource, module="vault", name="Init"):
     shares_encrypted: pulumi.Output[bool]
     root_token_encrypted: pulumi.Output[bool]
     adopted: pulumi.Output[bool]
+    recovery_keys: pulumi.Output[list[str]]
+    recovery_keys_b64: pulumi.Output[list[str]]
 
     def __init__(
         self,
@@ -153,6 +175,7 @@ class VaultInit(Resource, module="vault", name="Init"):
         pgp_keys: pulumi.Input[Sequence[str]] | None = None,
         root_token_pgp_key: pulumi.Input[str] | None = None,
         adopt_existing: bool = False,
+        auto_unseal: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props = {
@@ -163,8 +186,9 @@ class VaultInit(Resource, module="vault", name="Init"):
                 pgp_keys=pgp_keys,
                 root_token_pgp_key=root_token_pgp_key,
                 adopt_existing=adopt_existing,
+                auto_unseal=auto_unseal,
             ),
-            **dict.fromkeys(("keys", "keys_b64", "root_token", "shares_encrypted", "root_token_encrypted", "adopted")),
+            **dict.fromkeys((*SECRET_OUTPUTS, "shares_encrypted", "root_token_encrypted", "adopted")),
         }
-        secret = pulumi.ResourceOptions(additional_secret_outputs=["keys", "keys_b64", "root_token"])
+        secret = pulumi.ResourceOptions(additional_secret_outputs=list(SECRET_OUTPUTS))
         super().__init__(VaultInitProvider(), name, props, pulumi.ResourceOptions.merge(opts, secret))

@@ -13,6 +13,10 @@ follower refuses shares until its retry_join reached an unsealed leader). A coor
 
 Every call is bounded by the remaining deadline (:mod:`api`), so a frozen pod costs at most ``grace`` when
 the others have quorum, and never more than the timeout.
+
+Under an auto-unseal seal (``auto_unseal=True``) no share exists: the same threads only watch the pods until
+the seal has unsealed them. With PGP-encrypted shares and none supplied, :func:`unseal_on_demand` asks for
+them (:mod:`share_source`) only when a pod is actually sealed.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import requests
 
 from components.vault_runtime.api import MIN_CALL_TIMEOUT, Deadline, ServerError, UnsealTimeout, VaultOperationError
 from components.vault_runtime.health import HEALTH_TIMEOUT, Health, health, healths, summary
+from components.vault_runtime.steps import share_source
 from components.vault_runtime.steps.shares import ShareBook, unseal_pod
 
 # How long a pod may stay unreachable before a run that already has quorum stops waiting for it.
@@ -109,7 +114,8 @@ class _Run:
             # After the threshold a follower stays sealed while it completes its Raft join: give it time
             # before feeding it shares again (it may also have restarted meanwhile).
             settling = time.monotonic() - submitted_at < RESUBMIT_AFTER
-            if h.reachable and h.sealed and h.initialized and not settling and self.may_submit(pod):
+            wants = h.reachable and h.sealed and h.initialized and bool(self.book.shares)  # auto-unseal: watch only
+            if wants and not settling and self.may_submit(pod):
                 try:
                     if unseal_pod(client, pod, self.book, self.threshold, self.deadline):
                         submitted_at = time.monotonic()
@@ -153,13 +159,15 @@ def unseal_all(
     threshold: int | None = None,
     poll_interval: float = 0.05,
     grace: float = UNREACHABLE_GRACE,
+    auto_unseal: bool = False,
 ) -> UnsealReport:
-    """Unseal every sealed pod it can reach within ``timeout`` seconds (see the module docstring)."""
+    """Unseal every sealed pod it can reach within ``timeout`` seconds (see the module docstring); with
+    ``auto_unseal`` wait for the seal to unseal them."""
     deadline = Deadline.after(timeout)
-    book = ShareBook(keys)
+    book = ShareBook([] if auto_unseal else keys)
     run = _Run(clients_by_pod, book, threshold, deadline, poll_interval)
-    if book.shares:
-        return _coordinate(run, grace)
+    if book.shares or auto_unseal:
+        return _coordinate(run, grace, auto_unseal=auto_unseal)
     states = healths(clients_by_pod, deadline)
     for pod, h in states.items():
         run.record(pod, h)
@@ -171,11 +179,37 @@ def unseal_all(
     sealed = ", ".join(p for p, h in states.items() if not (h.reachable and not h.sealed))
     raise VaultOperationError(
         f"pods {sealed} need unsealing but no unseal keys were supplied: with PGP-encrypted or adopted "
-        "shares, set the decrypted shares with `pulumi config set --secret vaultUnsealKeys '[...]'`"
+        f"shares, supply the decrypted shares in {share_source.ENV_VAR} (comma- or newline-separated) for "
+        "`pulumi up`, or set them with `pulumi config set --secret vaultUnsealKeys '[...]'`"
     )
 
 
-def _coordinate(run: _Run, grace: float) -> UnsealReport:
+def unseal_on_demand(
+    clients_by_pod: Mapping[str, Any],
+    timeout: float,
+    *,
+    threshold: int | None,
+    secrets: list[str],
+    tty_path: str = share_source.TTY,
+) -> UnsealReport:
+    """PGP-encrypted shares: ask for decrypted ones (environment, else a prompt) only if a pod is sealed.
+
+    All pods unsealed: no share is asked for. Only unreachable pods while Raft serves: the usual warning.
+    The shares obtained are appended to ``secrets`` (the caller redacts errors with it), never returned.
+    """
+    states = healths(clients_by_pod, Deadline.after(min(timeout, 30.0)))
+    sealed = [p for p, h in states.items() if h.reachable and h.sealed]
+    if not sealed:
+        return unseal_all(clients_by_pod, [], timeout, threshold=threshold)
+    count = threshold or len(clients_by_pod)
+    shares = share_source.obtain(sealed, count, tty_path=tty_path)
+    if not shares:
+        raise VaultOperationError(share_source.missing_message(sealed, count))
+    secrets.extend(shares)
+    return unseal_all(clients_by_pod, shares, timeout, threshold=threshold)
+
+
+def _coordinate(run: _Run, grace: float, *, auto_unseal: bool = False) -> UnsealReport:
     threads = [
         threading.Thread(target=run.worker, args=(pod,), name=f"vault-unseal-{pod}", daemon=True) for pod in run.pods
     ]
@@ -191,9 +225,15 @@ def _coordinate(run: _Run, grace: float) -> UnsealReport:
             if run.deadline.expired():
                 with run.lock:
                     states = {p: h or Health(reachable=False, error="no answer") for p, h in run.states.items()}
+                seal = (
+                    "the auto-unseal seal did not unseal them: check in `kubectl logs <pod>` that the seal "
+                    "(transit Vault or KMS) is reachable and its credentials valid; "
+                    if auto_unseal
+                    else ""
+                )
                 raise UnsealTimeout(
                     f"timed out: Raft has no active leader with a majority of pods unsealed ({summary(states)}); "
-                    "check that the pods are Running (`kubectl get pods`, `kubectl logs <pod>`), then run "
+                    f"{seal}check that the pods are Running (`kubectl get pods`, `kubectl logs <pod>`), then run "
                     "`pulumi up` again"
                 )
             time.sleep(run.poll)

@@ -3,8 +3,9 @@
 Proves the path the error messages point to: the revoked root token gives a clear error naming the OpenBao
 listener option; ``flavour.generate_root`` builds a new root token from the shares (here with OpenBao's
 unauthenticated flow re-enabled, as the hint says); passed as ``root_token``, the bootstrap update applies the
-changed admin policy, keeps the existing secret_id, and revokes that token too. Init settings never change in
-place (rekey hint). One node is enough: none of this depends on Raft. All through the engine path.
+changed admin policy, keeps the existing secret_id, and revokes that token too; removing it again (`pulumi config
+rm vaultRootToken`) changes nothing. Init settings never change in place (rekey hint). One node is enough: none
+of this depends on Raft. All through the engine path.
 """
 
 from __future__ import annotations
@@ -70,6 +71,24 @@ def test_break_glass_root_token_applies_admin_changes(
     assert session.get(f"{addr}/v1/kv/app/other", timeout=5).status_code == 403
     revoked = session.get(f"{addr}/v1/auth/token/lookup-self", headers={"X-Vault-Token": new_root}, timeout=5)
     assert revoked.status_code == 403  # the break-glass token is revoked again
+
+    # `pulumi config rm vaultRootToken`, as the README says: the bootstrap gets init's revoked token back. Nothing
+    # changes (before, this was an update with a revoked token and RootTokenUnusable on every later run).
+    stack.root_token = None
+    same = {"init": "same", "unseal": "same", "bootstrap": "same", "revoke": "same"}
+    assert stack.up() == same
+    assert stack["bootstrap"].outs["secret_id"] == state["secret_id"]
+    # A break-glass token set with no bootstrap change: the bootstrap does nothing, the revoke step revokes it.
+    with cluster.connect_factory()(conn) as clients:
+        spare_root = flavour.generate_root(clients["vault-0"], outs["keys_b64"][:2])
+    stack.root_token = spare_root
+    assert stack.up() == {**same, "revoke": "updated"}
+    assert (
+        session.get(f"{addr}/v1/auth/token/lookup-self", headers={"X-Vault-Token": spare_root}, timeout=5).status_code
+        == 403
+    )
+    stack.root_token = None
+    assert stack.up() == same
 
     # Shares/threshold cannot change in place: the update refuses with the rekey path.
     stack.shares, stack.threshold = 5, 3

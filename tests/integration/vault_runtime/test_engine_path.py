@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 from pulumi.output import Unknown
 
+from components.vault_runtime.dynamic.revoke_provider import token_digest
 from components.vault_runtime.providers import (
     VaultBootstrapProvider,
     VaultInitProvider,
@@ -117,7 +118,9 @@ def test_bootstrap_and_revoke_previews_with_unknown_tokens(server: DynamicProvid
     inputs = bootstrap_inputs(connection=CONN, root_token="t")
     assert boot.preview(inputs).diff.changes is False  # 3600.0 == 3600, the default policy normalised
     assert boot.preview({**inputs, "token_ttl": 600}).diff.changes is True
-    assert boot.preview({**inputs, "root_token": Unknown()}).diff.changes is True
+    # root_token is never a reason for an update: unknown (before init), or a break-glass token set or removed.
+    assert boot.preview({**inputs, "root_token": Unknown()}).diff.changes is False
+    assert boot.preview({**inputs, "root_token": "break-glass"}).diff.changes is False
     assert boot.preview({**inputs, "admin_policy": Unknown()}).diff.changes is True
     revoke_state = {**revoke_inputs(connection=CONN, root_token="t", role_id="r"), "revoked": True}
     revoke = resource(server, VaultRootTokenRevokeProvider, "vault-bootstrap-revoke-root", revoke_state)
@@ -125,6 +128,35 @@ def test_bootstrap_and_revoke_previews_with_unknown_tokens(server: DynamicProvid
     assert revoke.preview(same).diff.changes is False
     assert revoke.preview({**same, "root_token": Unknown()}).diff.changes is True
     assert revoke.preview({**same, "root_token": "break-glass"}).diff.changes is True
+    # After the break-glass token was revoked, `pulumi config rm vaultRootToken` brings back init's token:
+    # revoked long ago (recorded in the state), so no change.
+    after = {**revoke_state, "root_token": "bg", "revoked_sha256": [token_digest("t"), token_digest("bg")]}
+    revoked_twice = resource(server, VaultRootTokenRevokeProvider, "vault-bootstrap-revoke-root", after)
+    assert revoked_twice.preview(same).diff.changes is False
+    assert revoked_twice.preview({**same, "root_token": "another"}).diff.changes is True
+
+
+def test_unseal_preview_decides_from_the_state_without_kubectl(server: DynamicProviderServer) -> None:
+    """What the program registers in a preview (live_check False): no kubectl, whatever the pods' state;
+    a change only for pods the last run left unavailable (the fixture asserts no kubectl call)."""
+    state = {**unseal_inputs(connection=CONN, keys=["k1"], threshold=3), "unavailable_pods": []}
+    unseal = resource(server, VaultUnsealProvider, "vault-unseal", state)
+    preview = unseal_inputs(connection=CONN, keys=["k1"], threshold=3, live_check=False)
+    assert unseal.preview(preview).diff.changes is False
+    for mode in ({"auto_unseal": True, "keys": []}, {"shares_on_demand": True, "keys": []}):
+        assert unseal.preview({**preview, **mode}).diff.changes is False
+    left_over = resource(server, VaultUnsealProvider, "vault-unseal", {**state, "unavailable_pods": ["vault-2"]})
+    assert left_over.preview(preview).diff.changes is True
+
+
+def test_unseal_diff_in_an_up_does_probe_the_pods(fake_kubectl) -> None:
+    """The counter-check: the same diff with live_check True (a real `pulumi up`) starts kubectl."""
+    kubectl = fake_kubectl({})
+    with DynamicProviderServer() as server:
+        state = unseal_inputs(connection=CONN, keys=["k1"], threshold=3)
+        unseal = resource(server, VaultUnsealProvider, "vault-unseal", state)
+        assert unseal.preview(unseal_inputs(connection=CONN, keys=["k1"], threshold=3)).diff.changes is True
+    assert any("port-forward" in argv for argv in kubectl.calls())
 
 
 def test_errors_reach_the_engine_without_secrets(fake_kubectl) -> None:

@@ -10,6 +10,16 @@ from components.settings.reader import ConfigError, Section
 from tests.fixtures.config import REMOTE_OK, FakeConfig
 from tests.fixtures.pulumi_cli import StackConfig, apply_fix
 
+# An auto-unseal seal: with it no unseal share is ever used, so vaultUnsealKeys is refused.
+TRANSIT_SEAL = {
+    "type": "transit",
+    "transit": {
+        "address": "https://transit.example.com:8200",
+        "keyName": "autounseal",
+        "tlsCaCert": "-----BEGIN CERTIFICATE-----",
+    },
+}
+
 # (stack, config, secrets, the key the message must name, a word of the fix)
 BAD_CONFIG = [
     ("local", {"mode": "staging"}, {}, "platform:mode", "pulumi config set mode"),
@@ -36,10 +46,10 @@ BAD_CONFIG = [
     ),
     (
         "local",
-        {"vault": {"keyShares": 1, "keyThreshold": 1, "pgpKeys": ["a"]}},
-        {},
+        {"vault": {"seal": TRANSIT_SEAL}},
+        {"vaultSealToken": "transit-token-value", "vaultUnsealKeys": '["share-one"]'},
         "platform:vaultUnsealKeys",
-        "--secret",
+        "config rm vaultUnsealKeys",
     ),
     ("local", {"vault": {"replica": 3}}, {}, "platform:vault.replica", "config rm"),
     ("local", {"vault": "big"}, {}, "platform:vault", "expected an object"),

@@ -20,6 +20,15 @@ from tests.fixtures.config import REMOTE_OK, FakeConfig
 from tests.fixtures.pulumi_cli import NotPasteable, StackConfig, apply_fix, parse_fix
 from tests.harness import program
 
+# An auto-unseal seal: with it no unseal share is ever used, so vaultUnsealKeys is refused.
+TRANSIT_SEAL = {
+    "type": "transit",
+    "transit": {
+        "address": "https://transit.example.com:8200",
+        "keyName": "autounseal",
+        "tlsCaCert": "-----BEGIN CERTIFICATE-----",
+    },
+}
 SSH = {**REMOTE_OK, "flux": {"gitUrl": "ssh://git@github.com/org/platform.git"}}
 EXTERNAL_VAULT = {"externalAddress": "https://vault.corp.example", "externalCaCert": "-----BEGIN CERTIFICATE-----"}
 
@@ -278,12 +287,12 @@ MISTAKES = [
         "--secret registryPassword <",
     ),
     (
-        "PGP keys without decrypted shares",
+        "unseal shares with an auto-unseal seal",
         "local",
-        {"vault": {"keyShares": 2, "keyThreshold": 2, "pgpKeys": ["a", "b"]}},
-        {},
+        {"vault": {"seal": TRANSIT_SEAL}},
+        {"vaultSealToken": "transit-token-value", "vaultUnsealKeys": '["share-one"]'},
         "platform:vaultUnsealKeys",
-        "< unseal-keys.json",
+        "pulumi config rm vaultUnsealKeys",
     ),
     (
         "PGP keys for fewer shares",

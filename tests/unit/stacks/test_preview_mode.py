@@ -100,6 +100,8 @@ def assert_computed(result: ProgramRun, variant: str) -> None:
         found = [r for r in result.registrations if r.name == step]
         # Their Diff dials Vault only when the connection is known (unseal_provider.py), so it must not be.
         assert all(is_unknown(r.inputs["connection"]["ca_pem"]) for r in found), step
+    # And should it be known (a CA from the state), the unseal diff still decides from the state alone.
+    assert all(r.inputs["live_check"] is False for r in result.registrations if r.name == "vault-unseal")
     for provider in result.of_type("pulumi:providers:vault"):
         external = VARIANTS[variant][0].get("vault", {}).get("externalAddress")
         # Unknown provider config: the engine skips Configure, and its resources preview as unknown diffs.
@@ -125,6 +127,7 @@ def test_an_up_reads_the_ca_and_opens_the_tunnel(stack: str, observed: Observed)
     assert (Path(".vault") / f"{stack}-ca.pem").read_text() == CA_PEM
     unseal = result.named("vault-unseal")
     assert unseal.inputs["connection"]["ca_pem"] == CA_PEM
+    assert unseal.inputs["live_check"] is True
 
 
 def test_the_engine_is_asked_once_whether_this_is_a_preview():

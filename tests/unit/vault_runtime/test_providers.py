@@ -76,6 +76,7 @@ class _Monitor(MockMonitor):
             "secret_inputs": sorted(k for k, v in props.items() if rpc.is_rpc_secret(v)),
             "additional_secret_outputs": sorted(request.additionalSecretOutputs),
             "dependencies": list(request.dependencies),
+            "live_check": rpc.unwrap_rpc_secret(props.get("live_check")),
         }
         return response
 
@@ -107,7 +108,9 @@ def test_resources_register_with_secrets_and_dependencies() -> None:
     program()
     seen = monitor.seen
     assert seen["vault-init"]["type"] == "pulumi-python:dynamic/vault:Init"
-    assert seen["vault-init"]["additional_secret_outputs"] == ["keys", "keys_b64", "root_token"]
+    assert seen["vault-init"]["additional_secret_outputs"] == [
+        "keys", "keys_b64", "recovery_keys", "recovery_keys_b64", "root_token"
+    ]  # fmt: skip
     assert "__provider" in seen["vault-init"]["secret_inputs"]  # the pickled provider is a secret too
     assert "keys" in seen["vault-unseal"]["secret_inputs"]
     assert "root_token" in seen["vault-bootstrap"]["secret_inputs"]
@@ -119,6 +122,23 @@ def test_resources_register_with_secrets_and_dependencies() -> None:
     assert revoke["type"] == "pulumi-python:dynamic/vault:RootTokenRevoke"
     assert "root_token" in revoke["secret_inputs"] and revoke["additional_secret_outputs"] == ["root_token"]
     assert any(d.endswith("::vault-bootstrap") for d in revoke["dependencies"])
+    runtime_settings.ROOT.set(None)
+
+
+@pytest.mark.parametrize("live_check", [True, False])
+def test_unseal_registers_live_check_as_given(live_check: bool) -> None:
+    """The program passes `not settings.preview` (tests/unit/stacks/test_preview_mode.py); the diff reads it."""
+    runtime_settings.ROOT.set(None)
+    mocks = _Mocks()
+    monitor = _Monitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project="platform", stack="vault-providers", preview=False, monitor=monitor)
+
+    @pulumi.runtime.test
+    def program():
+        return VaultUnseal("vault-unseal", connection=CONN, keys=["k"], threshold=2, live_check=live_check).id
+
+    program()
+    assert monitor.seen["vault-unseal"]["live_check"] is live_check
     runtime_settings.ROOT.set(None)
 
 
@@ -191,7 +211,10 @@ def test_bootstrap_diff_treats_omitted_policy_as_the_default() -> None:
     provider = VaultBootstrapProvider(no_transport)
     assert provider.diff("id", olds, news).changes is False
     assert provider.diff("id", olds, {**news, "token_ttl": 600}).changes is True
-    assert provider.diff("id", olds, {**news, "root_token": "break-glass"}).changes is True
+    # The root token is what an update would use, never a reason for one: a break-glass token set or removed
+    # (`pulumi config rm vaultRootToken`) changes nothing by itself.
+    assert provider.diff("id", olds, {**news, "root_token": "break-glass"}).changes is False
+    assert provider.diff("id", {**olds, "root_token": "break-glass"}, news).changes is False
 
 
 @pytest.mark.parametrize(

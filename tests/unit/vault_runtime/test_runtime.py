@@ -91,10 +91,39 @@ def test_pgp_shares_unseal_with_the_supplied_decrypted_keys():
     assert run.of_type(INIT)[0].inputs["pgp_keys"] == ["a2V5MQ==", "a2V5Mg=="]
 
 
-def test_encrypted_root_token_without_a_decrypted_one_stops_before_bootstrap():
+def test_pgp_shares_without_config_are_asked_for_on_demand():
+    run = run_stack("local", {"vault": {"keyShares": 2, "keyThreshold": 2, "pgpKeys": ["a2V5MQ==", "a2V5Mg=="]}})
+    unseal = run.of_type(UNSEAL)[0]
+    assert unseal.inputs["keys"] == [] and unseal.inputs["shares_on_demand"] is True
+    assert unseal.inputs["auto_unseal"] is False and unseal.inputs["live_check"] is True  # mocks: not a preview
+
+
+def test_an_auto_unseal_seal_inits_with_recovery_keys_and_unseals_with_none():
+    seal = {
+        "type": "transit",
+        "transit": {
+            "address": "https://t.example.com:8200",
+            "keyName": "k",
+            "tlsCaCert": "-----BEGIN CERTIFICATE-----",
+        },
+    }
+    run = run_stack("remote", {"vault": {"seal": seal}}, secrets={"vaultSealToken": "seal-token"})
+    init, unseal = run.of_type(INIT)[0], run.of_type(UNSEAL)[0]
+    assert init.inputs["auto_unseal"] is True and {"recovery_keys", "recovery_keys_b64"} <= set(
+        init.additional_secret_outputs
+    )
+    assert unseal.inputs["auto_unseal"] is True and unseal.inputs["keys"] == []
+    assert unseal.inputs["shares_on_demand"] is False
+    shamir = run_stack("remote").of_type(UNSEAL)[0]
+    assert shamir.inputs["auto_unseal"] is False and shamir.inputs["keys"] != []
+
+
+def test_encrypted_root_token_keeps_the_bootstrap_registered_with_or_without_a_decrypted_one():
+    """Removing vaultRootToken once bootstrap ran must not drop the bootstrap (and with it every pulumi-vault
+    resource): it stays registered, with init's (encrypted) token, which its diff never looks at."""
     run = run_stack("local", {"vault": {"rootTokenPgpKey": "a2V5"}})
     assert run.of_type(INIT) and run.of_type(UNSEAL)
-    assert not run.of_type(BOOT) and not [r for r in run.registrations if r.type.startswith("vault:")]
+    assert run.of_type(BOOT) and [r for r in run.registrations if r.type.startswith("vault:")]
     with_token = run_stack("local", {"vault": {"rootTokenPgpKey": "a2V5"}}, secrets={"vaultRootToken": "t"})
     assert with_token.of_type(BOOT)[0].inputs["root_token"] == "t"
 
