@@ -179,6 +179,25 @@ def test_without_a_cli_the_tunnel_lives_as_long_as_this_process(
     ]
 
 
+def test_a_tunnel_to_another_target_replaces_the_old_supervisor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: int
+) -> None:
+    port = free_port()
+    kubectl = install_fake_kubectl(tmp_path, {"vault-active": backend, "vault": backend}, monkeypatch)
+    files = TunnelFiles(tmp_path, port)
+    try:
+        tunnel.open_tunnel(CONN, SERVICE, port, directory=tmp_path)
+        old = json.loads(files.state.read_text())["pid"]
+        tunnel.open_tunnel(CONN, "svc/vault", port, directory=tmp_path)  # e.g. vault.ha turned off
+        new = json.loads(files.state.read_text())["pid"]
+        assert new != old and gone(old) and gone(kubectl.runs()[0]["pid"])
+        assert fetch(port) == "vault behind the forward"
+        assert [run["argv"][run["argv"].index("port-forward") + 1] for run in kubectl.runs()] == [SERVICE, "svc/vault"]
+    finally:
+        tunnel.close_all()
+    assert gone(new) and port_free(port)
+
+
 def test_a_supervisor_stopped_during_a_restart_is_not_resurrected(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: int
 ) -> None:
