@@ -75,7 +75,11 @@ def open_tunnel(
                 "kubectl": kubectl or shutil.which("kubectl") or "kubectl",
             }
             pid = _adopt_or_start(files, target, process_tree.lifetime_anchor())
-            _wait_ready(files, pid)
+            try:
+                _wait_ready(files, pid)
+            except RuntimeError:
+                _release(files)  # a supervisor nobody else uses must not go on trying for the CLI's lifetime
+                raise
             _open[key] = files
     return LOCAL_ADDRESS.format(port=local_port)
 
@@ -145,28 +149,38 @@ def _wait_ready(files: TunnelFiles, pid: int) -> None:
             break
         if state.get("ready"):
             return
+        if state.get("error"):
+            break  # as kubectl port-forward itself: the first failure is reported, not waited out
+        if not process_tree.alive(process_tree.ProcessRef.from_list(state["supervisor"])):
+            break  # it died (its log says why): no point waiting
         time.sleep(0.1)
     state = files.read() or {}
-    detail = state.get("error") or f"see {files.log}"
+    log = files.log.read_text(errors="replace").strip().splitlines()[-3:] if files.log.exists() else []
+    detail = state.get("error") or " | ".join(log) or f"see {files.log}"
     raise RuntimeError(f"the tunnel to Vault on 127.0.0.1:{files.port} did not come up: {detail}")
 
 
 def close_all() -> None:
     """Drop this process's claim on every tunnel it opened (tests; a real run leaves them to its CLI): a
     supervisor that no other live run is anchored to is stopped, and this waits until it has let go."""
-    me = process_tree.lifetime_anchor().to_list()
     with _lock:
         for files in _open.values():
-            with files.locked():
-                state = files.read()
-                if state is None:
-                    continue
-                anchors = [anchor for anchor in live_anchors(state) if anchor != me]
-                files.write({**state, "anchors": anchors})
-                supervisor = process_tree.ProcessRef.from_list(state["supervisor"])
-            if not anchors:
-                stop_supervisor(supervisor)
+            _release(files)
         _open.clear()
+
+
+def _release(files: TunnelFiles) -> None:
+    """Remove this run's anchor; stop the supervisor if no other live run is anchored to it."""
+    me = process_tree.lifetime_anchor().to_list()
+    with files.locked():
+        state = files.read()
+        if state is None:
+            return
+        anchors = [anchor for anchor in live_anchors(state) if anchor != me]
+        files.write({**state, "anchors": anchors})
+        supervisor = process_tree.ProcessRef.from_list(state["supervisor"])
+    if not anchors:
+        stop_supervisor(supervisor)
 
 
 def stop_supervisor(supervisor: process_tree.ProcessRef, timeout: float = STOP_TIMEOUT) -> None:

@@ -114,7 +114,7 @@ class Supervisor:
             try:
                 self.forward.ensure()
                 report = (True, "")
-            except ForwardError as error:
+            except (ForwardError, OSError) as error:  # OSError: kubectl missing or not executable
                 report = (False, str(error))
             if report != self._reported and not self.stopping.is_set():
                 self._reported = report

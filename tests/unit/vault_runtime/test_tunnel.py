@@ -179,6 +179,21 @@ def test_without_a_cli_the_tunnel_lives_as_long_as_this_process(
     ]
 
 
+def test_a_tunnel_that_cannot_start_says_why_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = free_port()
+    kubectl = install_fake_kubectl(tmp_path, {}, monkeypatch)  # no pod behind the Service
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match=r'did not come up: .*pods "vault-active" not found'):
+        tunnel.open_tunnel(CONN, SERVICE, port, directory=tmp_path)
+    assert time.monotonic() - started < 10
+    with pytest.raises(RuntimeError, match=r"did not come up: .*No such file"):
+        tunnel.open_tunnel(CONN, SERVICE, port, kubectl=str(tmp_path / "missing"), directory=tmp_path)
+    wait_for(lambda: not TunnelFiles(tmp_path, port).state.exists(), what="the supervisor to stop")
+    assert all(gone(run["pid"]) for run in kubectl.runs()) and port_free(port)
+
+
 def test_a_tunnel_to_another_target_replaces_the_old_supervisor(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: int
 ) -> None:
