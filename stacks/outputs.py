@@ -16,7 +16,7 @@ from components.settings import placement
 from components.settings.model import Settings
 
 # The port `vault.portForward` opens on 127.0.0.1 (not vault.localPort: the program's own tunnel, which
-# exists only while `pulumi up` runs).
+# exists only while a `pulumi` command that ran the program runs).
 VAULT_FORWARD_PORT = 8200
 # The unseal shares are secret outputs of the `vault-init` resource, in the state only: `--show-secrets` writes
 # each secret as {"<signature>": ..., "plaintext": "<JSON text>"}; the jq program prints one share per line.

@@ -22,6 +22,7 @@ import pulumi
 import yaml
 from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider
 
+from components.kube.child_env import child_environment
 from components.kube.kind_config import encryption_configuration, with_state_directory, without_state_directory
 from components.kube.provider_values import is_unknown
 
@@ -68,7 +69,8 @@ def _run(argv: list[str], *, timeout: int = CREATE_TIMEOUT_SECONDS) -> str:
             "(https://kind.sigs.k8s.io, >= 0.29) and a running Docker; install them or set "
             "kubernetes.cluster.create to false and use an existing context"
         )
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    # kind and docker get the allow-listed environment only (no PULUMI_CONFIG, no passphrase).
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False, env=child_environment())
     if result.returncode != 0:
         raise KindError(f"`{' '.join(argv[:3])}` failed ({result.returncode}): {result.stderr.strip()[-2000:]}")
     return result.stdout

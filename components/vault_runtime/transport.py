@@ -31,6 +31,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
+from components.kube.child_env import child_environment
+
 FORWARD_LINE = re.compile(r"Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)")
 START_TIMEOUT = 20.0
 # After a failed start (pod missing or restarting) wait this long before spawning kubectl again, so a
@@ -123,27 +125,37 @@ class PortForward:
         self._lines: queue.Queue[str | None] = queue.Queue()
         self._stderr: list[str] = []
         self._stderr_thread: threading.Thread | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one (re)start at a time
+        # Guards `_proc` and `_closed` only, never held while waiting: close() must not wait for a start in
+        # progress, and a start must never hand a process to a forward that was closed meanwhile.
+        self._state = threading.Lock()
         self._retry_at = 0.0
         self._last_error = ""
         self._closed = False
 
     def launch(self) -> None:
-        """Start the subprocess without waiting for its port (lets several forwards start in parallel)."""
+        """Start the subprocess without waiting for its port (lets several forwards start in parallel).
+
+        Raises :class:`ForwardError` once closed: a keep-alive or worker thread that reaches this after
+        close() must not leave a kubectl behind that holds the port."""
         self.local_port = None
         self._lines = queue.Queue()
         self._stderr = []
-        self._proc = subprocess.Popen(
-            port_forward_argv(self.conn, self.pod, self.kubectl, self.requested_port),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,  # Ctrl-C on pulumi must not race our own cleanup
-        )
+        with self._state:
+            if self._closed:
+                raise ForwardError(f"pod {self.pod}: port-forward closed")
+            proc = self._proc = subprocess.Popen(
+                port_forward_argv(self.conn, self.pod, self.kubectl, self.requested_port),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=child_environment(),  # never PULUMI_CONFIG & co.: kubectl hands its env to exec plugins
+                start_new_session=True,  # Ctrl-C on pulumi must not race our own cleanup
+            )
         # kubectl logs a line per connection: keep draining both pipes so it never blocks on a full pipe.
-        threading.Thread(target=self._drain, args=(self._proc.stdout, self._lines), daemon=True).start()
-        self._stderr_thread = threading.Thread(target=self._drain_err, args=(self._proc.stderr,), daemon=True)
+        threading.Thread(target=self._drain, args=(proc.stdout, self._lines), daemon=True).start()
+        self._stderr_thread = threading.Thread(target=self._drain_err, args=(proc.stderr,), daemon=True)
         self._stderr_thread.start()
 
     @staticmethod
@@ -165,7 +177,8 @@ class PortForward:
         ``start_timeout``) for kubectl's port. Raises :class:`ForwardError`."""
         with self._lock:
             if self._closed:
-                # A worker thread outliving its step must not start kubectl again after cleanup.
+                # A worker thread outliving its step must not start kubectl again after cleanup (launch()
+                # checks again: close() may come while this start is under way).
                 raise ForwardError(f"pod {self.pod}: port-forward closed")
             if self.alive():
                 return int(self.local_port)  # type: ignore[arg-type]
@@ -190,7 +203,8 @@ class PortForward:
                 self.stop()
                 raise ForwardError(f"pod {self.pod}: kubectl port-forward gave no port in time") from None
             if line is None:  # kubectl exited; its stderr says why
-                proc, self._proc = self._proc, None
+                with self._state:
+                    proc, self._proc = self._proc, None
                 if proc is not None:
                     proc.wait(timeout=5)
                 if self._stderr_thread is not None:
@@ -203,7 +217,8 @@ class PortForward:
 
     def stop(self) -> None:
         """Terminate the subprocess; never raises (cleanup must not mask a result such as fresh init keys)."""
-        proc, self._proc = self._proc, None
+        with self._state:
+            proc, self._proc = self._proc, None
         self.local_port = None
         if proc is None:
             return
@@ -224,8 +239,9 @@ class PortForward:
         self.stop()
 
     def close(self) -> None:
-        """Stop for good: later requests fail instead of restarting kubectl."""
-        with self._lock:
+        """Stop for good: later requests fail instead of restarting kubectl, and a start under way in another
+        thread either never spawns kubectl or has its process taken and stopped here."""
+        with self._state:
             self._closed = True
         self.stop()
 

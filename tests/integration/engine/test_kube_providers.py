@@ -16,7 +16,7 @@ from pulumi.output import Unknown
 
 from components.kube.host_file import HostFileProvider
 from components.kube.kind_provider import ENCRYPTION_FILE, KUBECONFIG_FILE, KindClusterProvider
-from tests.fixtures.fake_kind import FAKE_DOCKER, FAKE_KIND, KEY, KUBECONFIG_TEXT, calls, props
+from tests.fixtures.fake_kind import KEY, KUBECONFIG_TEXT, calls, install_fake_kind, props
 from tests.harness.engine import DynamicProviderServer, EngineResource
 
 HOST_FILE = "pulumi-python:dynamic/platform:HostFile"
@@ -69,13 +69,9 @@ def test_host_file_preview_with_unknowns(server: DynamicProviderServer, tmp_path
 def kind_server(tmp_path: Path) -> Iterator[tuple[DynamicProviderServer, Path]]:
     """A provider process with fake `kind`/`docker` first on its PATH (tests/fixtures/fake_kind.py)."""
     bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    for name, text in (("kind", FAKE_KIND), ("docker", FAKE_DOCKER)):
-        script = bin_dir / name
-        script.write_text(text)
-        script.chmod(0o755)
     log = tmp_path / "argv.log"
-    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "FAKE_LOG": str(log), "FAKE_FLAG": "1"}
+    install_fake_kind(bin_dir, log)
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin"}
     with DynamicProviderServer(env=env) as server:
         yield server, log
 

@@ -16,21 +16,15 @@ from components.kube.kind_provider import (
     KindError,
     create_command,
 )
-from tests.fixtures.fake_kind import FAKE_DOCKER, FAKE_KIND, KEY, KUBECONFIG_TEXT, calls, props
+from tests.fixtures.fake_kind import KEY, KUBECONFIG_TEXT, calls, configure_fake_kind, install_fake_kind, props
 
 
 @pytest.fixture
 def fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    for name, text in (("kind", FAKE_KIND), ("docker", FAKE_DOCKER)):
-        script = bin_dir / name
-        script.write_text(text)
-        script.chmod(0o755)
     log = tmp_path / "argv.log"
+    install_fake_kind(bin_dir, log)
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
-    monkeypatch.setenv("FAKE_LOG", str(log))
-    monkeypatch.setenv("FAKE_FLAG", "1")
     return log
 
 
@@ -61,8 +55,8 @@ def test_create_runs_kind_with_files_only_and_returns_the_kubeconfig(fakes: Path
     assert KEY not in (state / CONFIG_FILE).read_text()
 
 
-def test_create_fails_when_the_api_server_runs_without_encryption(fakes: Path, tmp_path: Path, monkeypatch):
-    monkeypatch.delenv("FAKE_FLAG")
+def test_create_fails_when_the_api_server_runs_without_encryption(fakes: Path, tmp_path: Path):
+    configure_fake_kind(tmp_path / "bin", flag=False)
     with pytest.raises(KindError, match="encryption-provider-config"):
         KindClusterProvider().create(props(tmp_path / "s"))
 
@@ -74,8 +68,8 @@ def test_without_a_key_no_encryption_file_and_no_check(fakes: Path, tmp_path: Pa
     assert [c[0] for c in calls(fakes)] == ["get", "create"]
 
 
-def test_an_existing_cluster_of_that_name_is_not_taken_over(fakes: Path, tmp_path: Path, monkeypatch):
-    monkeypatch.setenv("FAKE_EXISTING", "other\ndev")
+def test_an_existing_cluster_of_that_name_is_not_taken_over(fakes: Path, tmp_path: Path):
+    configure_fake_kind(tmp_path / "bin", existing="other\ndev")
     with pytest.raises(KindError, match="kind delete cluster --name dev"):
         KindClusterProvider().create(props(tmp_path / "s"))
     assert [c[0] for c in calls(fakes)] == ["get"]

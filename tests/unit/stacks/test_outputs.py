@@ -69,7 +69,7 @@ def test_the_local_stack_tells_the_url_as_reached_from_this_machine(local):
 
 
 def test_vault_local_address_is_the_one_the_port_forward_command_opens(local):
-    """Not vault.localPort (18200): the program's own tunnel exists only while `pulumi up` runs."""
+    """Not vault.localPort (18200): the program's own tunnel exists only while a `pulumi` command runs."""
     vault = local.outputs["vault"]
     assert vault["localAddress"] == "https://127.0.0.1:8200"
     assert vault["portForward"].endswith("-n vault port-forward svc/vault-active 8200:8200")

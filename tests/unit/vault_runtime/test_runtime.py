@@ -5,16 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from components.settings.load import load_settings
 from components.vault.runtime import kube_target
 from components.vault_runtime import tunnel
 from components.vault_runtime.admin_policy import admin_policy_for as admin_policy
 from components.vault_runtime.admin_policy import assert_least_privilege
-from components.vault_runtime.transport import VaultConnection
 from tests.fixtures.config import FakeConfig
-from tests.fixtures.openbao import install_fake_kubectl
 from tests.harness.dependencies import waits_for
 from tests.harness.program import ProgramRun, run_stack
 
@@ -147,27 +143,6 @@ def test_admin_policy_covers_both_pulumi_written_kv_entries_and_stays_least_priv
     hcl = admin_policy(load_settings(FakeConfig({}), "local"))
     assert_least_privilege(hcl)
     assert 'path "kv/sms-proxy/s3-registry"' in hcl and 'path "kv/sms-proxy/registry-password"' in hcl
-
-
-def test_tunnel_forwards_the_active_service_on_the_fixed_port(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from tests.fixtures.openbao import free_port
-
-    target = free_port()
-    local = free_port()
-    fake = install_fake_kubectl(tmp_path, {"vault-active": target}, monkeypatch)
-    conn = VaultConnection(kube_context="ctx", namespace="vault", pods=("vault-0",))
-    try:
-        address = tunnel.open_tunnel(conn, "svc/vault-active", local)
-        assert address == f"https://127.0.0.1:{local}"
-        assert tunnel.open_tunnel(conn, "svc/vault-active", local) == address  # once per program run
-    finally:
-        tunnel.close_all()
-    calls = fake.calls()
-    assert len(calls) == 1
-    assert calls[0] == [
-        "--context", "ctx", "--namespace", "vault", "port-forward", "svc/vault-active", f"{local}:8200",
-        "--address", "127.0.0.1",
-    ]  # fmt: skip
 
 
 def test_ca_file_is_private(tmp_path: Path):
