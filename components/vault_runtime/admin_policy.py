@@ -55,7 +55,14 @@ from components.settings.names import (
 )
 from components.vault_runtime.policies import MOUNTS, Role, Rule, managed_policies, render_hcl, roles
 
-__all__ = ["admin_policy_for", "admin_policy_hcl", "admin_policy_rules", "assert_least_privilege", "render_hcl"]
+__all__ = [
+    "admin_policy_for",
+    "admin_policy_hcl",
+    "admin_policy_rules",
+    "admin_policy_rules_for",
+    "assert_least_privilege",
+    "render_hcl",
+]
 
 ADMIN_POLICY_NAME = "platform-admin"
 ADMIN_APPROLE_PATH = "approle"
@@ -225,7 +232,12 @@ def _switch_variants(settings: Settings) -> list[Settings]:
 
 
 def admin_policy_for(settings: Settings) -> str:
-    """The admin AppRole's policy for these settings: what the Vault configuration manages (for every switch
+    """The admin AppRole's policy for these settings, as HCL (``admin_policy_rules_for``)."""
+    return render_hcl(admin_policy_rules_for(settings))
+
+
+def admin_policy_rules_for(settings: Settings) -> dict[str, Rule]:
+    """The admin AppRole's rules for these settings: what the Vault configuration manages (for every switch
     variant, see ``_switch_variants``), plus both KV entries Pulumi may write."""
     bodies: dict[str, set[str]] = {}
     role_variants: dict[str, list[Role]] = {}
@@ -237,7 +249,7 @@ def admin_policy_for(settings: Settings) -> str:
                 role_variants[role.name].append(role)
     auth = placement.kubernetes_auth_inputs(settings)
     entries = [f"{KV_V1_MOUNT}/{kv_path(settings, name)}" for name in (S3_REGISTRY_SECRET, REGISTRY_PASSWORD_SECRET)]
-    return admin_policy_hcl(
+    return admin_policy_rules(
         policies={name: sorted(found) for name, found in sorted(bodies.items())},
         roles_by_name=dict(sorted(role_variants.items())),
         kubernetes_host=auth.kubernetes_host,
