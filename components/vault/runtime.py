@@ -121,21 +121,27 @@ class VaultRuntime(pulumi.ComponentResource):
             )
             self.register_outputs({})
             return
-        self.bootstrap = VaultBootstrap(
+        self.bootstrap = self._bootstrap(settings, connection, root_token)
+        self.steps.append(self.bootstrap)
+        address = self._configure(settings, connection, ca_pem, kubernetes_auth)
+        self.register_outputs({"localAddress": address})
+
+    def _bootstrap(
+        self, settings: Settings, connection: dict[str, Any], root_token: pulumi.Output[str] | None
+    ) -> VaultBootstrap:
+        """The admin AppRole (and the file audit device) with the root token, once; see README "The admin identity"."""
+        return VaultBootstrap(
             "vault-bootstrap",
             connection=connection,
             root_token=root_token if root_token is not None else self.init.root_token,
             admin_policy=admin_policy_for(settings),
-            secret_id_ttl=vault_settings.admin_secret_id_ttl_seconds,
+            secret_id_ttl=settings.vault.admin_secret_id_ttl_seconds,
             # Every request of the program reaches Vault through `kubectl port-forward`, which dials the pod's
             # loopback: the admin's secret_id and tokens work from there only (a leaked one needs pod access too).
             secret_id_bound_cidrs=ADMIN_CIDRS,
             audit_file_path=f"{AUDIT_PATH}/audit.log",
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.unseal]),
         )
-        self.steps.append(self.bootstrap)
-        address = self._configure(settings, connection, ca_pem, kubernetes_auth)
-        self.register_outputs({"localAddress": address})
 
     def _configure(
         self,

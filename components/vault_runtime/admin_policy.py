@@ -137,6 +137,23 @@ def kubernetes_config_rule(kubernetes_host: str, disable_local_ca_jwt: bool) -> 
     )
 
 
+def _kubernetes_auth_rules(
+    roles_by_name: Mapping[str, Iterable[Role]], kubernetes_host: str, disable_local_ca_jwt: bool
+) -> dict[str, Rule]:
+    auth = KUBERNETES_AUTH_PATH
+    # sys/auth/<path> needs sudo to enable and read; no delete: the admin can never disable Kubernetes auth.
+    rules = {
+        f"sys/auth/{auth}": Rule(("create", "read", "update", "sudo"), mount_rule("kubernetes").allowed_parameters),
+        f"sys/auth/{auth}/tune": Rule(("read", "update", "sudo")),
+        f"sys/mounts/auth/{auth}/tune": Rule(("read", "update")),
+        f"auth/{auth}/config": kubernetes_config_rule(kubernetes_host, disable_local_ca_jwt),
+        f"auth/{auth}/role": Rule(("list",)),
+    }
+    for name, variants in roles_by_name.items():
+        rules[f"auth/{auth}/role/{name}"] = role_rule(variants)
+    return rules
+
+
 def admin_policy_rules(
     *,
     policies: Mapping[str, Iterable[str]] | None = None,
@@ -161,7 +178,6 @@ def admin_policy_rules(
     whose ``<mount>/config`` Pulumi manages), ``password_policies`` (``sys/policies/password/<name>``).
     """
     transit_keys = {TRANSIT_MOUNT: (VSO_CACHE_KEY,)} if transit_keys is None else transit_keys
-    auth = KUBERNETES_AUTH_PATH
     rules: dict[str, Rule] = {
         # pulumi-vault reads the mount and auth tables (fallback when a single-mount read is unsupported).
         "sys/mounts": Rule(("read",)),
@@ -170,14 +186,7 @@ def admin_policy_rules(
     for path, engine in mounts:
         rules[f"sys/mounts/{path}"] = mount_rule(engine)
         rules[f"sys/mounts/{path}/tune"] = Rule(("read", "update"))
-    # sys/auth/<path> needs sudo to enable and read; no delete: the admin can never disable Kubernetes auth.
-    rules[f"sys/auth/{auth}"] = Rule(("create", "read", "update", "sudo"), mount_rule("kubernetes").allowed_parameters)
-    rules[f"sys/auth/{auth}/tune"] = Rule(("read", "update", "sudo"))
-    rules[f"sys/mounts/auth/{auth}/tune"] = Rule(("read", "update"))
-    rules[f"auth/{auth}/config"] = kubernetes_config_rule(kubernetes_host, disable_local_ca_jwt)
-    rules[f"auth/{auth}/role"] = Rule(("list",))
-    for name, variants in (roles_by_name or {}).items():
-        rules[f"auth/{auth}/role/{name}"] = role_rule(variants)
+    rules.update(_kubernetes_auth_rules(roles_by_name or {}, kubernetes_host, disable_local_ca_jwt))
     for mount, keys in transit_keys.items():
         for key in keys:
             rules[f"{mount}/keys/{key}"] = Rule(CRUD)

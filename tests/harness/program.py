@@ -21,6 +21,8 @@ import yaml
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 
+from tests.harness.engine import reset_pickler
+
 REPO = Path(__file__).resolve().parents[2]
 PROJECT = yaml.safe_load((REPO / "Pulumi.yaml").read_text())["name"]
 
@@ -222,7 +224,11 @@ def run_stack(
         finally:
             pulumi.export = original_export
 
-    program()
+    reset_pickler()
+    try:
+        program()
+    finally:
+        reset_pickler()  # each dynamic resource's serialize_provider wraps the pickler once more
     outputs = {name: _resolve(value) for name, value in exported.items()}
     return ProgramRun(stack=stack, registrations=list(monitor.registrations), outputs=outputs)
 
