@@ -25,6 +25,8 @@ LEGACY_MODULES = {
     "components.vault.operations": "components.vault_runtime.operations",
     "components.vault.transport": "components.vault_runtime.transport",
     "components.vault.flavour": "components.vault_runtime.flavour",
+    # Moved below the admin policy, which pins its names and bodies (imports of the old path keep working).
+    "components.vault.policies": "components.vault_runtime.policies",
 }
 
 

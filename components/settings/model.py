@@ -7,6 +7,7 @@ Secrets stay `pulumi.Output`s (fields excluded from equality) and never become p
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -130,6 +131,12 @@ class SealSettings:
         return self.type is not SealType.SHAMIR
 
 
+def duration_seconds(duration: str) -> int:
+    """A Go duration of hours, minutes and seconds (`720h`, `90m`, `1h30m`) in seconds."""
+    units = {"h": 3600, "m": 60, "s": 1}
+    return sum(int(amount) * units[unit] for amount, unit in re.findall(r"(\d+)([hms])", duration))
+
+
 @dataclass(frozen=True)
 class VaultSettings:
     release_name: str
@@ -152,6 +159,8 @@ class VaultSettings:
     # Vault outside this cluster: the app cluster's API server address as Vault reaches it (Kubernetes auth
     # reviews the operators' tokens there). Required with SECOND_CLUSTER, optional with EXTERNAL.
     app_api_address: str = ""
+    # How long the admin AppRole's secret_id lives (a Go duration); every `pulumi up` in its second half renews it.
+    admin_secret_id_ttl: str = "720h"
     seal: SealSettings = field(default_factory=SealSettings)
     # With PGP-encrypted shares the program cannot unseal by itself: the decrypted shares come here.
     unseal_keys: pulumi.Output[str] | None = field(default=None, compare=False)
@@ -191,6 +200,10 @@ class VaultSettings:
     @property
     def ha(self) -> bool:
         return self.replicas > 1
+
+    @property
+    def admin_secret_id_ttl_seconds(self) -> int:
+        return duration_seconds(self.admin_secret_id_ttl)
 
     @property
     def pods(self) -> tuple[str, ...]:

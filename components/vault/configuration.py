@@ -9,92 +9,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import pulumi
 import pulumi_vault as vault
 
 from components.settings import names
 from components.settings.model import Settings
-from components.vault.policies import app_csi_policy_hcl, operator_policies
 from components.vault.trust import KubernetesAuthConfig
+from components.vault_runtime.policies import MOUNTS, Role, roles
+from components.vault_runtime.policies import managed_policies as policies
+
+__all__ = ["MOUNTS", "OPERATOR_TOKEN_TTL", "Role", "VaultConfiguration", "policies", "roles"]
 
 OPERATOR_TOKEN_TTL = 3600
-
-
-@dataclass(frozen=True)
-class Role:
-    """A Kubernetes-auth role: who (ServiceAccounts in namespaces) gets which policy."""
-
-    name: str
-    service_accounts: tuple[str, ...]
-    namespaces: tuple[str, ...]
-    policy: str
-
-
-def roles(settings: Settings) -> list[Role]:
-    """The roles the operators log in with. VSO reads; vault-config-operator writes engine config.
-
-    One VSO role and policy per namespace: a login from MinIO's namespace cannot read the app's database
-    credentials, the controller's own login only reaches its cache key."""
-    ns = settings.namespaces
-    operator_sa = settings.vault.operator_service_account
-    storage = (
-        [Role(names.VSO_STORAGE_ROLE, (operator_sa,), (ns.storage,), names.VSO_STORAGE_POLICY)]
-        if settings.s3.in_cluster
-        else []
-    )
-    return [
-        Role(settings.vault.operator_role, (operator_sa,), (ns.app,), names.VSO_POLICY),
-        *storage,
-        Role(
-            names.VSO_CACHE_ROLE,
-            (names.VSO_CONTROLLER_SERVICE_ACCOUNT,),
-            (ns.vault_secrets_operator,),
-            names.VSO_CACHE_POLICY,
-        ),
-        Role(
-            name=names.CONFIG_OPERATOR_ROLE,
-            service_accounts=(names.CONFIG_OPERATOR_SERVICE_ACCOUNT,),
-            namespaces=(ns.app,),
-            policy=names.CONFIG_OPERATOR_POLICY,
-        ),
-        *(
-            # csi mode: the app's own ServiceAccount logs in (the CSI provider uses the pod's identity).
-            [Role(settings.app.name, (settings.app.name,), (ns.app,), names.APP_CSI_POLICY)] if settings.app.csi else []
-        ),
-        *(
-            # backup.enabled: the Raft snapshot CronJob's own ServiceAccount (manifests/gitops/vault-backup/), and VSO
-            # logging in as it (its own VaultAuth there) to sync the S3 credentials the CronJob uploads with.
-            [
-                Role(
-                    names.VAULT_SNAPSHOT_IDENTITY,
-                    (names.VAULT_SNAPSHOT_IDENTITY,),
-                    (ns.vault,),
-                    names.VAULT_SNAPSHOT_IDENTITY,
-                ),
-                Role(names.VSO_BACKUP_ROLE, (names.VAULT_SNAPSHOT_IDENTITY,), (ns.vault,), names.VSO_BACKUP_POLICY),
-            ]
-            if settings.vault_snapshots
-            else []
-        ),
-    ]
-
-
-def policies(settings: Settings) -> dict[str, str]:
-    """Every ACL policy Pulumi manages, by name (the roles above refer to them)."""
-    managed = operator_policies(settings)
-    if settings.app.csi:
-        managed[names.APP_CSI_POLICY] = app_csi_policy_hcl(settings)
-    return managed
-
-
-MOUNTS: tuple[tuple[str, str, dict[str, str]], ...] = (
-    (names.KV_V2_MOUNT, "kv", {"version": "2"}),
-    (names.KV_V1_MOUNT, "kv", {"version": "1"}),
-    (names.TRANSIT_MOUNT, "transit", {}),
-    (names.DATABASE_MOUNT, "database", {}),
-)
 
 
 class VaultConfiguration(pulumi.ComponentResource):

@@ -6,8 +6,10 @@ Order (each step waits for the previous one):
   2. VaultUnseal     every `pulumi up`: unseals only sealed pods; no diff when all are unsealed (a preview never
                      contacts Vault). Auto-unseal seal: it only waits for the seal; PGP shares without
                      vaultUnsealKeys: asked for (VAULT_UNSEAL_KEYS or a prompt) only when a pod is sealed
-  3. VaultBootstrap  once, with the root token: the `platform-admin` AppRole (older secret ids destroyed);
-     its child step `<name>-revoke-root` revokes the root token only after the credentials are in the state
+  3. VaultBootstrap  once, with the root token: the file audit device, the `platform-admin` AppRole (secret_id
+     TTL vault.adminSecretIdTtl, loopback-bound); its child step `<name>-revoke-root` revokes the root token
+     only after the credentials are in the state. Later runs renew the secret_id after half its TTL with the
+     admin's own login; `<name>-prune-secret-ids` then destroys the older ones
   4. pulumi-vault    a provider logged in with that AppRole (through a port-forward on vault.localPort)
                      drives VaultConfiguration: mounts, Kubernetes auth, roles, policies, KV entries
 Later runs need no root token. Break-glass (a new root token from the unseal shares) is in the README.
@@ -21,6 +23,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_vault as vault
 
+from components.charts.vault import AUDIT_PATH
 from components.kube.kind_config import state_directory
 from components.kube.read import decoded, secret_data_after
 from components.settings.model import Settings, VaultSettings
@@ -33,6 +36,7 @@ from components.vault_runtime.admin_policy import admin_policy_for
 from components.vault_runtime.providers import VaultBootstrap, VaultInit, VaultUnseal
 
 UNSEAL_TIMEOUT_SECONDS = 300
+ADMIN_CIDRS = ("127.0.0.1/32", "::1/128")
 
 
 def kube_target(settings: Settings) -> dict[str, str]:
@@ -128,16 +132,27 @@ class VaultRuntime(pulumi.ComponentResource):
                 "remove it once vault-bootstrap exists (it is revoked then).",
                 resource=self,
             )
-        self.bootstrap = VaultBootstrap(
+        self.bootstrap = self._bootstrap(settings, connection, root_token)
+        self.steps.append(self.bootstrap)
+        address = self._configure(settings, connection, ca_pem, kubernetes_auth)
+        self.register_outputs({"localAddress": address})
+
+    def _bootstrap(
+        self, settings: Settings, connection: dict[str, Any], root_token: pulumi.Output[str] | None
+    ) -> VaultBootstrap:
+        """The admin AppRole (and the file audit device) with the root token, once; see README "The admin identity"."""
+        return VaultBootstrap(
             "vault-bootstrap",
             connection=connection,
             root_token=root_token if root_token is not None else self.init.root_token,
             admin_policy=admin_policy_for(settings),
+            secret_id_ttl=settings.vault.admin_secret_id_ttl_seconds,
+            # Every request of the program reaches Vault through `kubectl port-forward`, which dials the pod's
+            # loopback: the admin's secret_id and tokens work from there only (a leaked one needs pod access too).
+            secret_id_bound_cidrs=ADMIN_CIDRS,
+            audit_file_path=f"{AUDIT_PATH}/audit.log",
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.unseal]),
         )
-        self.steps.append(self.bootstrap)
-        address = self._configure(settings, connection, ca_pem, kubernetes_auth)
-        self.register_outputs({"localAddress": address})
 
     def _init_and_unseal(
         self, vault_settings: VaultSettings, connection: dict[str, Any], release: pulumi.Resource, *, preview: bool

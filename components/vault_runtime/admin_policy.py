@@ -1,138 +1,213 @@
-"""The ``platform-admin`` ACL policy: exactly what the Pulumi program's pulumi-vault provider manages.
+"""The ``platform-admin`` ACL policy: exactly what the Pulumi program's pulumi-vault provider manages, and nothing
+that would let its holder grant itself more.
 
-Bootstrap (``operations.bootstrap_admin``) writes it once with the root token and binds it to the AppRole
-that every later ``pulumi up`` logs in with; the tests apply the same rules to a real OpenBao and check both
-what it allows and what it denies. One source for both.
+Bootstrap (``steps.bootstrap``) writes it once with the root token and binds it to the AppRole every later
+``pulumi up`` logs in with; the tests apply it to a real OpenBao and replay each escalation against it
+(``tests/integration/test_vault_configuration.py``). One source for both, and for the operator of an existing
+Vault (``python -m components.vault_runtime.admin_policy``).
 
-Least privilege, by construction:
-- no ``path "*"``, no ``/*`` or trailing ``*`` globs at all: every path is exact, or uses ``+`` (exactly one
-  segment) where the program names things (policies, Kubernetes-auth roles);
-- mounts and auth backends are listed by name (``sys/mounts/kv2`` ...), so the admin cannot mount anything
-  else, and ``sys/raw``, ``sys/generate-root*``, ``sys/rekey*``, ``sys/seal``, audit devices, Raft, secret
-  *data* (``kv2/data/...``, except KV v1 entries Pulumi itself writes, listed exactly) and the AppRole
-  backend itself are simply not granted;
-- the admin cannot rewrite its own policy nor ``default`` (attached to every token): exact paths win over
-  ``+`` in Vault's ACL priority, so the read-only entries below override ``sys/policies/acl/+``.
+Cannot escalate, by construction (each line is an attack it stops):
+- every path is exact: no ``*``, no ``+`` (``assert_least_privilege``). Policies and Kubernetes-auth roles are
+  granted by the names the program uses (``policies.managed_policies`` / ``policies.roles``, for every switch the
+  settings can flip without renaming anything: S3 in-cluster or external, VSO or CSI, backups on or off);
+- their content is pinned with ``allowed_parameters``: a policy may only be written with one of the exact bodies
+  the program renders (an exact string match: the bodies neither start nor end with ``*``, the only glob
+  ``allowed_parameters`` knows); a role only with its exact ServiceAccount names, namespaces and policy (list
+  values must equal the request's list), an empty namespace selector, and none of the legacy aliases
+  (``policies``, ``bound_cidrs``: every parameter not listed is refused);
+- Kubernetes auth: enabled only at ``kubernetes`` and only with ``type = "kubernetes"``; never disabled (no
+  ``delete`` on ``sys/auth/kubernetes``); its config only with the API address of this placement
+  (``kubernetes_host``), so TokenReviews cannot be sent to a server that approves any token;
+- secrets engines: only the program's mounts, each only with its own ``type``;
+- no ``sys/policy/...`` (legacy), no ``default`` or ``platform-admin`` rewrite, no ``auth/token/create*``, no
+  ``sys/audit*``, no AppRole role writes: of AppRole it may only mint a secret_id for *its own* role (the role's
+  ``secret_id_ttl`` and CIDRs cap it) and destroy that role's secret_ids, which the rotation needs;
+- ``sys/raw``, ``sys/generate-root*``, ``sys/rekey*``, ``sys/seal``, Raft, secret data (``kv2/data/...``; KV v1
+  entries Pulumi writes are listed exactly) are simply not granted.
 
-pulumi-vault notes: configure the provider with ``auth_login`` on ``auth/<approle path>/login`` and
-``skip_child_token=True`` (a child token needs ``auth/token/create``; pass ``allow_child_token=True`` here if
-the program cannot skip it).
+Residual (README "Threat model"): the admin may *delete* the program's mounts, policies and roles (destroying data
+or access, not gaining any), tune mounts, and with Vault outside this cluster set the reviewer token and API CA of
+Kubernetes auth (neither is known when the policy is written); a CA of its own only matters to an attacker who can
+also intercept the traffic to the configured API address.
+
+pulumi-vault: the provider logs in with ``auth_login`` on ``auth/<approle path>/login`` and
+``skip_child_token=True`` (a child token needs ``auth/token/create``). The parameter lists below are the fields
+terraform-provider-vault 5.x (pulumi-vault 7.x) sends for each resource.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
-from components.settings.model import Settings
+from components.settings import placement
+from components.settings.model import S3Backend, SecretsDelivery, Settings
 from components.settings.names import (
-    DATABASE_MOUNT,
     KUBERNETES_AUTH_PATH,
     KV_V1_MOUNT,
-    KV_V2_MOUNT,
     REGISTRY_PASSWORD_SECRET,
     S3_REGISTRY_SECRET,
     TRANSIT_MOUNT,
     VSO_CACHE_KEY,
     kv_path,
 )
+from components.vault_runtime.policies import MOUNTS, Role, Rule, managed_policies, render_hcl, roles
+
+__all__ = [
+    "admin_policy_for",
+    "admin_policy_hcl",
+    "admin_policy_rules",
+    "admin_policy_rules_for",
+    "assert_least_privilege",
+    "render_hcl",
+]
 
 ADMIN_POLICY_NAME = "platform-admin"
 ADMIN_APPROLE_PATH = "approle"
 ADMIN_ROLE_NAME = "platform-admin"
 
 CRUD = ("create", "read", "update", "delete")
-CRUDS = (*CRUD, "sudo")  # sys/auth/<path> needs sudo to enable/disable/read
+ANY: list[Any] = []  # allowed_parameters: any value
+# `sys/mounts/<path>` and `sys/auth/<path>` bodies (vault/api MountInput, EnableAuthOptions) besides `type`.
+MOUNT_FIELDS = ("description", "config", "local", "seal_wrap", "external_entropy_access", "options")
+# A Kubernetes-auth role's token_* fields (terraform-provider-vault's addTokenFields): lifetimes and limits only.
+TOKEN_FIELDS = (
+    "token_ttl",
+    "token_max_ttl",
+    "token_explicit_max_ttl",
+    "token_period",
+    "token_num_uses",
+    "token_type",
+    "token_bound_cidrs",
+    "token_no_default_policy",
+    "alias_name_source",
+    "alias_metadata",
+)
+
+
+def _exactly(values: Iterable[str]) -> list[Any]:
+    """allowed_parameters values matching a request list equal to ``values`` in any order (a Terraform set)."""
+    return [list(order) for order in itertools.permutations(values)]
+
+
+def mount_rule(engine: str) -> Rule:
+    return Rule(CRUD, {"type": [engine], **{name: ANY for name in MOUNT_FIELDS}})
+
+
+def role_rule(role_variants: Iterable[Role]) -> Rule:
+    """One Kubernetes-auth role name: only the bindings the program gives it (any of them if they differ)."""
+    allowed: dict[str, list[Any]] = {
+        "bound_service_account_names": [],
+        "bound_service_account_namespaces": [],
+        "token_policies": [],
+    }
+    for role in role_variants:
+        for key, values in (
+            ("bound_service_account_names", role.service_accounts),
+            ("bound_service_account_namespaces", role.namespaces),
+            ("token_policies", (role.policy,)),
+        ):
+            allowed[key] += [v for v in _exactly(values) if v not in allowed[key]]
+    return Rule(
+        CRUD,
+        {
+            **allowed,
+            "bound_service_account_namespace_selector": [""],
+            "audience": [""],
+            **{name: ANY for name in TOKEN_FIELDS},
+        },
+    )
+
+
+def kubernetes_config_rule(kubernetes_host: str, disable_local_ca_jwt: bool) -> Rule:
+    return Rule(
+        CRUD,
+        {
+            "kubernetes_host": [kubernetes_host],
+            "disable_local_ca_jwt": [disable_local_ca_jwt],
+            "kubernetes_ca_cert": ANY,
+            "token_reviewer_jwt": ANY,
+            "pem_keys": [""],
+            "issuer": [""],
+            "disable_iss_validation": ANY,
+            "use_annotations_as_alias_metadata": ANY,
+        },
+    )
+
+
+def _kubernetes_auth_rules(
+    roles_by_name: Mapping[str, Iterable[Role]], kubernetes_host: str, disable_local_ca_jwt: bool
+) -> dict[str, Rule]:
+    auth = KUBERNETES_AUTH_PATH
+    # sys/auth/<path> needs sudo to enable and read; no delete: the admin can never disable Kubernetes auth.
+    rules = {
+        f"sys/auth/{auth}": Rule(("create", "read", "update", "sudo"), mount_rule("kubernetes").allowed_parameters),
+        f"sys/auth/{auth}/tune": Rule(("read", "update", "sudo")),
+        f"sys/mounts/auth/{auth}/tune": Rule(("read", "update")),
+        f"auth/{auth}/config": kubernetes_config_rule(kubernetes_host, disable_local_ca_jwt),
+        f"auth/{auth}/role": Rule(("list",)),
+    }
+    for name, variants in roles_by_name.items():
+        rules[f"auth/{auth}/role/{name}"] = role_rule(variants)
+    return rules
 
 
 def admin_policy_rules(
     *,
-    mounts: Iterable[str] = (KV_V2_MOUNT, KV_V1_MOUNT, TRANSIT_MOUNT, DATABASE_MOUNT),
-    auth_backends: Iterable[str] = (KUBERNETES_AUTH_PATH,),
+    policies: Mapping[str, Iterable[str]] | None = None,
+    roles_by_name: Mapping[str, Iterable[Role]] | None = None,
+    mounts: Iterable[tuple[str, str]] = tuple((path, engine) for path, engine, _ in MOUNTS),
+    kubernetes_host: str = placement.IN_CLUSTER_API,
+    disable_local_ca_jwt: bool = False,
     transit_keys: Mapping[str, Iterable[str]] | None = None,
     kv_entries: Iterable[str] = (),
     kv2_config_mounts: Iterable[str] = (),
     password_policies: Iterable[str] = (),
-    database_mounts: Iterable[str] = (),
     policy_name: str = ADMIN_POLICY_NAME,
+    approle_path: str = ADMIN_APPROLE_PATH,
+    role_name: str = ADMIN_ROLE_NAME,
     allow_child_token: bool = False,
-) -> dict[str, tuple[str, ...]]:
-    """Path -> capabilities for the admin policy, in the order written.
+) -> dict[str, Rule]:
+    """Path -> rule for the admin policy, in the order written.
 
-    The defaults match ``components/vault/configuration.py``: ``vault.Mount`` x4, ``transit.SecretBackendKey``
-    (``vso-client-cache``), ``AuthBackend`` + ``kubernetes.AuthBackendConfig`` + ``AuthBackendRole``s,
-    ``vault.Policy``s. Optional extras for resources the program may add:
-
-    - ``kv_entries``: full KV v1 paths Pulumi writes with ``vault.kv.Secret`` (e.g. ``kv/<ns>/s3-registry``);
-      exact paths, so the admin can write those entries and read nothing else in the KV mounts.
-    - ``kv2_config_mounts``: KV v2 mounts whose engine config ``<mount>/config`` Pulumi manages.
-    - ``password_policies``: ``sys/policies/password/<name>`` managed by Pulumi (vault-config-operator
-      manages ``default-password-policy`` in this product, so none by default).
-    - ``database_mounts``: DB engine connection config/roles managed by Pulumi (vault-config-operator does it
-      here, so none by default).
+    ``policies``: name -> the bodies the program may write under that name; ``roles_by_name``: Kubernetes-auth
+    role name -> its bindings (``admin_policy_for`` fills both from the settings). Optional extras:
+    ``kv_entries`` (full KV v1 paths Pulumi writes with ``vault.kv.Secret``), ``kv2_config_mounts`` (KV v2 mounts
+    whose ``<mount>/config`` Pulumi manages), ``password_policies`` (``sys/policies/password/<name>``).
     """
-    if transit_keys is None:
-        transit_keys = {TRANSIT_MOUNT: (VSO_CACHE_KEY,)}
-    rules: dict[str, tuple[str, ...]] = {
+    transit_keys = {TRANSIT_MOUNT: (VSO_CACHE_KEY,)} if transit_keys is None else transit_keys
+    rules: dict[str, Rule] = {
         # pulumi-vault reads the mount and auth tables (fallback when a single-mount read is unsupported).
-        "sys/mounts": ("read",),
-        "sys/auth": ("read",),
+        "sys/mounts": Rule(("read",)),
+        "sys/auth": Rule(("read",)),
     }
-    rules.update(_mount_and_auth_rules(mounts, auth_backends))
+    for path, engine in mounts:
+        rules[f"sys/mounts/{path}"] = mount_rule(engine)
+        rules[f"sys/mounts/{path}/tune"] = Rule(("read", "update"))
+    rules.update(_kubernetes_auth_rules(roles_by_name or {}, kubernetes_host, disable_local_ca_jwt))
     for mount, keys in transit_keys.items():
         for key in keys:
-            rules[f"{mount}/keys/{key}"] = CRUD
-            rules[f"{mount}/keys/{key}/config"] = ("update",)
+            rules[f"{mount}/keys/{key}"] = Rule(CRUD)
+            rules[f"{mount}/keys/{key}/config"] = Rule(("update",))
     for entry in kv_entries:
-        rules[entry] = CRUD
+        rules[entry] = Rule(CRUD)
     for mount in kv2_config_mounts:
-        rules[f"{mount}/config"] = CRUD  # engine settings only; never data/ or metadata/
-    for mount in database_mounts:
-        rules[f"{mount}/config/+"] = CRUD
-        rules[f"{mount}/roles/+"] = CRUD
-        rules[f"{mount}/rotate-root/+"] = ("update",)
+        rules[f"{mount}/config"] = Rule(CRUD)  # engine settings only; never data/ or metadata/
     for name in password_policies:
-        rules[f"sys/policies/password/{name}"] = CRUD
-    rules.update(_acl_policy_rules(policy_name))
+        rules[f"sys/policies/password/{name}"] = Rule(CRUD)
+    rules["sys/policies/acl"] = Rule(("list",))
+    rules[f"sys/policies/acl/{policy_name}"] = Rule(("read",))  # its own policy: read, never rewrite
+    for name, bodies in (policies or {}).items():
+        rules[f"sys/policies/acl/{name}"] = Rule(CRUD, {"policy": sorted(set(bodies))})
+    # Its own secret_ids only (rotation): mint one (capped by the role's TTL and CIDRs), list and destroy them.
+    role = f"auth/{approle_path}/role/{role_name}"
+    rules[f"{role}/secret-id"] = Rule(("update", "list"), {"metadata": [""]})
+    rules[f"{role}/secret-id-accessor/destroy"] = Rule(("update",), {"secret_id_accessor": ANY})
     if allow_child_token:
-        rules["auth/token/create"] = ("update",)
+        rules["auth/token/create"] = Rule(("update",))
     return rules
-
-
-def _mount_and_auth_rules(mounts: Iterable[str], auth_backends: Iterable[str]) -> dict[str, tuple[str, ...]]:
-    rules: dict[str, tuple[str, ...]] = {}
-    for mount in mounts:
-        rules[f"sys/mounts/{mount}"] = CRUD
-        rules[f"sys/mounts/{mount}/tune"] = ("read", "update")
-    for path in auth_backends:
-        rules[f"sys/auth/{path}"] = CRUDS
-        rules[f"sys/auth/{path}/tune"] = ("read", "update", "sudo")
-        rules[f"sys/mounts/auth/{path}/tune"] = ("read", "update")
-        rules[f"auth/{path}/config"] = CRUD
-        rules[f"auth/{path}/role"] = ("list",)
-        rules[f"auth/{path}/role/+"] = CRUD
-    return rules
-
-
-def _acl_policy_rules(policy_name: str) -> dict[str, tuple[str, ...]]:
-    """ACL policies: the current API and its legacy alias (older clients use sys/policy/<name>)."""
-    rules: dict[str, tuple[str, ...]] = {}
-    for prefix in ("sys/policies/acl", "sys/policy"):
-        rules[prefix] = ("list",) if prefix == "sys/policies/acl" else ("read",)
-        rules[f"{prefix}/+"] = CRUD
-        # Exact paths outrank "+": the admin may read, never rewrite, its own policy and `default`.
-        rules[f"{prefix}/{policy_name}"] = ("read",)
-        rules[f"{prefix}/default"] = ("read",)
-    return rules
-
-
-def render_hcl(rules: Mapping[str, Iterable[str]]) -> str:
-    """Render rules as policy HCL (deterministic: same input, same text, so no spurious diffs)."""
-    blocks = []
-    for path, caps in rules.items():
-        quoted = ", ".join(f'"{c}"' for c in caps)
-        blocks.append(f'path "{path}" {{\n  capabilities = [{quoted}]\n}}\n')
-    return "\n".join(blocks)
 
 
 def admin_policy_hcl(**kwargs: Any) -> str:
@@ -141,18 +216,55 @@ def admin_policy_hcl(**kwargs: Any) -> str:
 
 
 def assert_least_privilege(hcl: str) -> None:
-    """Raise ValueError if a policy text has a catch-all path (used on any policy before bootstrap writes it)."""
+    """Raise ValueError if a policy text has a glob path (``*``) or a one-segment wildcard (``+``): every path the
+    admin is granted must be exact (used on any admin policy before bootstrap writes it)."""
     for line in hcl.splitlines():
         stripped = line.strip()
-        if stripped.startswith("path ") and ('"*"' in stripped or "*" in stripped):
-            raise ValueError(f"admin policy must not use '*' globs: {stripped}")
+        if stripped.startswith("path ") and ("*" in stripped or "+" in stripped):
+            raise ValueError(f"admin policy must use exact paths, no '*' globs or '+' wildcards: {stripped}")
+
+
+def _switch_variants(settings: Settings) -> list[Settings]:
+    """These settings with every switch flipped that changes which policies and roles exist but renames nothing
+    (S3 in-cluster/external, VSO/CSI, backups): flipping one later then needs no break-glass to widen the policy."""
+    variants = []
+    for backend, delivery, backups in itertools.product(S3Backend, SecretsDelivery, (False, True)):
+        variants.append(
+            replace(
+                settings,
+                s3=replace(settings.s3, backend=backend),
+                app=replace(settings.app, secrets_delivery=delivery),
+                backup=replace(settings.backup, enabled=backups),
+            )
+        )
+    return variants
 
 
 def admin_policy_for(settings: Settings) -> str:
-    """The admin AppRole's policy for these settings: what the Vault configuration manages, plus both KV
-    entries Pulumi may write (so switching S3 or registry to external later needs no break-glass to widen it)."""
+    """The admin AppRole's policy for these settings, as HCL (``admin_policy_rules_for``)."""
+    return render_hcl(admin_policy_rules_for(settings))
+
+
+def admin_policy_rules_for(settings: Settings) -> dict[str, Rule]:
+    """The admin AppRole's rules for these settings: what the Vault configuration manages (for every switch
+    variant, see ``_switch_variants``), plus both KV entries Pulumi may write."""
+    bodies: dict[str, set[str]] = {}
+    role_variants: dict[str, list[Role]] = {}
+    for variant in _switch_variants(settings):
+        for name, body in managed_policies(variant).items():
+            bodies.setdefault(name, set()).add(body)
+        for role in roles(variant):
+            if role not in role_variants.setdefault(role.name, []):
+                role_variants[role.name].append(role)
+    auth = placement.kubernetes_auth_inputs(settings)
     entries = [f"{KV_V1_MOUNT}/{kv_path(settings, name)}" for name in (S3_REGISTRY_SECRET, REGISTRY_PASSWORD_SECRET)]
-    return admin_policy_hcl(kv_entries=entries)
+    return admin_policy_rules(
+        policies={name: sorted(found) for name, found in sorted(bodies.items())},
+        roles_by_name=dict(sorted(role_variants.items())),
+        kubernetes_host=auth.kubernetes_host,
+        disable_local_ca_jwt=auth.disable_local_ca_jwt,
+        kv_entries=entries,
+    )
 
 
 class _StackFile:

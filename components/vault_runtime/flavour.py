@@ -16,8 +16,17 @@ ACL policies) and asks this module when they differ:
   That is why every read-then-write sequence here talks to the *active* node (:func:`pick_active`).
 - ``disable_mlock`` is ignored by OpenBao (harmless in chart values for both).
 
-Detection is by ``sys/seal-status``/``sys/health`` (unauthenticated): OpenBao reports ``commit_date`` and a
-2.x version, Vault reports ``build_date`` and a 1.x version.
+Detection (:func:`detect`) reads an unauthenticated ``sys/health`` or ``sys/seal-status`` body; the version alone
+cannot tell them apart, since HashiCorp Vault is 2.x too (``hashicorp/vault:2.0.4``):
+
+- ``commit_date`` (OpenBao's seal-status since 2.1) -> OpenBao;
+- ``enterprise`` / ``echo_duration_ms`` / ``clock_skew_ms`` (every Vault ``sys/health`` body has them; OpenBao
+  removed them) -> Vault;
+- an image reference, when the caller knows one (:func:`from_image`: ``openbao`` in the repository -> OpenBao);
+- a 1.x version -> Vault (OpenBao started at 2.0);
+- a ``sys/health`` body without Vault's fields -> OpenBao;
+- anything else (a 2.x seal-status with ``build_date``, which OpenBao 2.0 also sent) -> Vault, the server the
+  chart deploys.
 """
 
 from __future__ import annotations
@@ -63,12 +72,41 @@ TRAITS: dict[Flavour, Traits] = {
 }
 
 
-def detect(status: Mapping[str, Any]) -> Flavour:
-    """Tell Vault from OpenBao by an unauthenticated ``sys/seal-status`` or ``sys/health`` body."""
-    if "commit_date" in status and "build_date" not in status:
+# Fields only HashiCorp Vault's sys/health reports (not omitempty there; OpenBao dropped them).
+VAULT_HEALTH_FIELDS = frozenset({"enterprise", "echo_duration_ms", "clock_skew_ms"})
+# Fields every sys/health body has (and a seal-status body does not): tells which endpoint answered.
+HEALTH_FIELDS = frozenset({"standby", "server_time_utc"})
+
+
+def from_image(image: str) -> Flavour | None:
+    """The flavour an image reference names (``hashicorp/vault:2.0.4``, ``quay.io/openbao/openbao:2.2.0``), or
+    None when its repository names neither."""
+    reference = image.split("@", 1)[0]
+    if ":" in reference.rsplit("/", 1)[-1]:
+        reference = reference.rsplit(":", 1)[0]  # the tag (a registry's :port sits before the last "/")
+    repository = reference.lower()
+    if "openbao" in repository:
         return Flavour.OPENBAO
+    name = repository.rsplit("/", 1)[-1]
+    if name == "vault" or name.startswith("vault-"):
+        return Flavour.VAULT
+    return None
+
+
+def detect(status: Mapping[str, Any], image: str | None = None) -> Flavour:
+    """Tell Vault from OpenBao by an unauthenticated ``sys/health`` or ``sys/seal-status`` body (see the module
+    docstring for the order of the signals); ``image``, when known, decides what the body leaves open."""
+    if "commit_date" in status:
+        return Flavour.OPENBAO
+    if VAULT_HEALTH_FIELDS & set(status):
+        return Flavour.VAULT
+    hinted = from_image(image) if image else None
+    if hinted is not None:
+        return hinted
     major = str(status.get("version", "")).lstrip("v").split(".", 1)[0]
-    if major.isdigit() and int(major) >= 2:
+    if major.isdigit() and int(major) < 2:
+        return Flavour.VAULT
+    if set(status) >= HEALTH_FIELDS:
         return Flavour.OPENBAO
     return Flavour.VAULT
 

@@ -93,6 +93,11 @@ from components.vault_runtime.dynamic.revoke_provider import (
     VaultRootTokenRevokeProvider,
     revoke_inputs,
 )
+from components.vault_runtime.dynamic.secret_id_provider import (
+    VaultSecretIdPrune,
+    VaultSecretIdPruneProvider,
+    prune_inputs,
+)
 from components.vault_runtime.dynamic.unseal_provider import VaultUnseal, VaultUnsealProvider, unseal_inputs
 from components.vault_runtime.values import UNKNOWN, is_unknown, key_list
 
@@ -107,6 +112,8 @@ __all__ = [
     "VaultProviderBase",
     "VaultRootTokenRevoke",
     "VaultRootTokenRevokeProvider",
+    "VaultSecretIdPrune",
+    "VaultSecretIdPruneProvider",
     "VaultUnseal",
     "VaultUnsealProvider",
     "admin_spec",
@@ -114,6 +121,7 @@ __all__ = [
     "init_inputs",
     "is_unknown",
     "key_list",
+    "prune_inputs",
     "revoke_inputs",
     "unseal_inputs",
 ]

@@ -98,6 +98,12 @@ def _pristine(method: Any) -> Any:
     return method
 
 
+def reset_pickler() -> None:
+    """Undo the wrappers ``serialize_provider`` left on the pickler (see :func:`provider_blob`): a mock run of the
+    program builds every dynamic resource, so a session of many runs needs this between them."""
+    pickle._Pickler._batch_setitems = _pristine(pickle._Pickler._batch_setitems)  # type: ignore[attr-defined]
+
+
 def provider_blob(provider: ResourceProvider) -> str:
     """``__provider`` as ``pulumi.dynamic.Resource`` builds it (``serialize_provider``), minus an SDK leak.
 

@@ -8,7 +8,6 @@ parent, dependencies, provider and which inputs were sent as secrets.
 from __future__ import annotations
 
 import json
-import pickle
 import runpy
 import sys
 from collections.abc import Iterator, Mapping
@@ -21,6 +20,8 @@ import pulumi.runtime.settings as runtime_settings
 import yaml
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
+
+from tests.harness.engine import reset_pickler
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECT = yaml.safe_load((REPO / "Pulumi.yaml").read_text())["name"]
@@ -241,14 +242,11 @@ def run_stack(
         finally:
             pulumi.export = original_export
 
-    # pulumi.dynamic's serialize_provider wraps pickle._Pickler._batch_setitems once per dynamic resource and
-    # never unwraps it: over a whole test session the wrappers nest until pickling a provider exceeds the
-    # recursion limit. Each run puts back what it found.
-    batch_setitems = pickle._Pickler._batch_setitems  # type: ignore[attr-defined]
+    reset_pickler()
     try:
         program()
     finally:
-        pickle._Pickler._batch_setitems = batch_setitems  # type: ignore[attr-defined]
+        reset_pickler()  # each dynamic resource's serialize_provider wraps the pickler once more
     outputs = {name: _resolve(value) for name, value in exported.items()}
     return ProgramRun(stack=stack, registrations=list(monitor.registrations), outputs=outputs, reads=monitor.reads)
 

@@ -31,7 +31,7 @@ import psycopg
 import pytest
 
 from components.settings import names
-from components.vault import policies
+from components.vault_runtime import policies
 from components.vault_runtime.admin_policy import render_hcl
 from tests.fixtures.certificates import ThrowawayCa
 from tests.fixtures.openbao import BaoCluster, free_port, running_cluster

@@ -20,6 +20,7 @@ import requests
 
 from components.settings.placement import IN_CLUSTER_API
 from components.vault_runtime.providers import (
+    BOOTSTRAP_SETTINGS,
     VaultBootstrapProvider,
     VaultInitProvider,
     VaultUnsealProvider,
@@ -28,7 +29,7 @@ from components.vault_runtime.providers import (
     unseal_inputs,
 )
 from tests.fixtures.fake_tokenreview import FakeTokenReview, service_account_jwt
-from tests.fixtures.openbao import BaoCluster
+from tests.fixtures.openbao import HASHICORP_AUDIT, BaoCluster
 from tests.harness.program import ProgramRun, Registration, run_stack
 from tests.harness.vault_auth import vso_logins
 
@@ -39,20 +40,37 @@ pytestmark = pytest.mark.slow
 # --- pulumi-vault inputs -> Vault API (keep this mapping small) -----------------------------------------------
 
 
+# The bodies terraform-provider-vault 5.x (pulumi-vault 7.x) sends: the admin policy pins parameters, so the test
+# sends every field the provider does (vault/api MountInput, EnableAuthOptions; the resources' create functions).
+MOUNT_CONFIG = {"default_lease_ttl": "0s", "max_lease_ttl": "0s", "force_no_cache": False, "options": None}
+
+
 def _mount(api: VaultApi, i: dict[str, Any]) -> None:
-    body = {"type": i["type"], "description": i.get("description", ""), "options": i.get("options") or {}}
+    body = {
+        "type": i["type"],
+        "description": i.get("description", ""),
+        "config": MOUNT_CONFIG,
+        "local": False,
+        "seal_wrap": False,
+        "external_entropy_access": False,
+        "options": i.get("options") or None,
+    }
     api.write(f"sys/mounts/{i['path']}", body)
 
 
 def _auth_backend(api: VaultApi, i: dict[str, Any]) -> None:
-    api.write(f"sys/auth/{i.get('path') or i['type']}", {"type": i["type"], "description": i.get("description", "")})
+    body = {"type": i["type"], "description": i.get("description", ""), "config": MOUNT_CONFIG, "local": False}
+    api.write(f"sys/auth/{i.get('path') or i['type']}", {**body, "seal_wrap": False, "external_entropy_access": False})
 
 
 def _auth_config(api: VaultApi, i: dict[str, Any]) -> None:
-    # The one host-specific rewrite: the in-cluster API server becomes the fake TokenReview endpoint.
+    # The one host-specific rewrite (also in the admin policy's pin): the in-cluster API server becomes the fake
+    # TokenReview endpoint, whose CA OpenBao (not in a pod) needs.
     assert i["kubernetesHost"] == IN_CLUSTER_API
-    body = {"kubernetes_host": api.tokenreview.address, "kubernetes_ca_cert": api.tokenreview.ca_pem}
-    body["disable_local_ca_jwt"] = i.get("disableLocalCaJwt", False)
+    body: dict[str, Any] = {"kubernetes_host": api.tokenreview.address, "kubernetes_ca_cert": api.tokenreview.ca_pem}
+    body.update(disable_iss_validation=True, use_annotations_as_alias_metadata=False)
+    if i.get("disableLocalCaJwt"):
+        body["disable_local_ca_jwt"] = True  # sent only when true (GetOk)
     api.write(f"auth/{i['backend']}/config", body)
 
 
@@ -60,9 +78,11 @@ def _auth_role(api: VaultApi, i: dict[str, Any]) -> None:
     body = {
         "bound_service_account_names": i["boundServiceAccountNames"],
         "bound_service_account_namespaces": i["boundServiceAccountNamespaces"],
+        "bound_service_account_namespace_selector": "",
         "token_policies": i["tokenPolicies"],
         "token_ttl": int(i.get("tokenTtl") or 0),
         "token_max_ttl": int(i.get("tokenMaxTtl") or 0),
+        "token_type": "default",
     }
     api.write(f"auth/{i['backend']}/role/{i['roleName']}", body)
 
@@ -72,13 +92,19 @@ def _policy(api: VaultApi, i: dict[str, Any]) -> None:
 
 
 def _transit_key(api: VaultApi, i: dict[str, Any]) -> None:
-    api.write(f"{i['backend']}/keys/{i['name']}", {})
+    key = f"{i['backend']}/keys/{i['name']}"
+    api.write(key, {"type": "aes256-gcm96", "derived": False, "convergent_encryption": False, "auto_rotate_period": 0})
+    config = {"min_decryption_version": 1, "min_encryption_version": 0, "exportable": False}
+    api.write(
+        f"{key}/config", {**config, "deletion_allowed": bool(i.get("deletionAllowed")), "allow_plaintext_backup": False}
+    )
 
 
 def _kv_secret(api: VaultApi, i: dict[str, Any]) -> None:
     api.write(i["path"], json.loads(i["dataJson"]))
 
 
+AUTH_ROLE = "vault:kubernetes/authBackendRole:AuthBackendRole"
 APPLY: dict[str, Callable[[VaultApi, dict[str, Any]], None]] = {
     "vault:index/mount:Mount": _mount,
     "vault:index/authBackend:AuthBackend": _auth_backend,
@@ -135,33 +161,41 @@ def _active(cluster: BaoCluster) -> str:
     raise AssertionError("no active node")
 
 
+def admin_policy_for_the_test(policy: str, tokenreview: FakeTokenReview) -> str:
+    """The registered admin policy with the same host rewrite as `_auth_config` (its pinned `kubernetes_host`)."""
+    pinned = json.dumps(IN_CLUSTER_API)
+    assert pinned in policy
+    return policy.replace(pinned, json.dumps(tokenreview.address))
+
+
 @pytest.fixture(scope="module")
 def configured(bao_cluster_factory) -> Iterator[Configured]:
     run = run_stack("local")
     init_reg, boot_reg = run.named("vault-init"), run.named("vault-bootstrap")
-    cluster = bao_cluster_factory()
+    cluster = bao_cluster_factory(server_extra=HASHICORP_AUDIT)  # the chart deploys HashiCorp Vault
     connect = cluster.connect_factory()
     conn = cluster.connection()
     shares, threshold = int(init_reg.inputs["secret_shares"]), int(init_reg.inputs["secret_threshold"])
-    init = (
-        VaultInitProvider(connect)
-        .create(init_inputs(connection=conn, secret_shares=shares, secret_threshold=threshold))
-        .outs
-    )
-    VaultUnsealProvider(connect).create(
-        unseal_inputs(connection=conn, keys=init["keys_b64"], threshold=threshold, timeout_seconds=60)
-    )
-    boot = (
-        VaultBootstrapProvider(connect)
-        .create(
-            bootstrap_inputs(
-                connection=conn, root_token=init["root_token"], admin_policy=boot_reg.inputs["admin_policy"]
-            )
-        )
-        .outs
-    )
     tokenreview = FakeTokenReview().start()
     try:
+        init = (
+            VaultInitProvider(connect)
+            .create(init_inputs(connection=conn, secret_shares=shares, secret_threshold=threshold))
+            .outs
+        )
+        VaultUnsealProvider(connect).create(
+            unseal_inputs(connection=conn, keys=init["keys_b64"], threshold=threshold, timeout_seconds=60)
+        )
+        inputs = {key: boot_reg.inputs[key] for key in BOOTSTRAP_SETTINGS if key not in ("root_token", "connection")}
+        inputs.update(
+            admin_policy=admin_policy_for_the_test(boot_reg.inputs["admin_policy"], tokenreview),
+            audit_file_path="audit.log",  # each node's own working directory (the chart's path needs a pod)
+        )
+        boot = (
+            VaultBootstrapProvider(connect)
+            .create(bootstrap_inputs(connection=conn, root_token=init["root_token"], **inputs))
+            .outs
+        )
         api = VaultApi(_active(cluster), cluster.session(), tokenreview)
         login = api.session.post(
             f"{api.address}/v1/auth/approle/login",
@@ -197,14 +231,98 @@ def test_admin_approle_configured_everything_and_state_matches(configured: Confi
     assert api.call("GET", "transit/keys/vso-client-cache").ok
 
 
-def test_admin_approle_cannot_escalate(configured: Configured):
-    api = configured.api
-    caps = api.capabilities(
-        api.token,
-        ["sys/policies/acl/platform-admin", "sys/raw/core", "auth/approle/role/platform-admin", "kv2/data/sms-proxy/x"],
-    )
+ROOT_POLICY = 'path "*" {\n  capabilities = ["create", "read", "update", "delete", "list", "sudo"]\n}\n'
+ATTACKER = {"bound_service_account_names": ["attacker"], "bound_service_account_namespaces": ["default"]}
+# The issue's escalation chain and its neighbours, each as the admin AppRole's token sends it: all must get 403.
+ESCALATIONS: list[tuple[str, str, dict[str, Any] | None]] = [
+    ("PUT", "sys/policies/acl/pwn", {"policy": ROOT_POLICY}),
+    ("PUT", "sys/policy/pwn", {"policy": ROOT_POLICY}),  # the legacy API
+    ("PUT", "sys/policies/acl/platform-admin", {"policy": ROOT_POLICY}),
+    ("PUT", "sys/policy/platform-admin", {"policy": ROOT_POLICY}),
+    ("PUT", "sys/policies/acl/default", {"policy": ROOT_POLICY}),
+    ("PUT", "sys/policy/default", {"policy": ROOT_POLICY}),
+    ("PUT", "sys/policies/acl/vault-secrets-operator", {"policy": ROOT_POLICY}),  # a managed name, another body
+    ("POST", "auth/kubernetes/role/pwn", {**ATTACKER, "token_policies": ["platform-admin"]}),
+    ("POST", "auth/kubernetes/role/vault-operator", {**ATTACKER, "token_policies": ["vault-secrets-operator"]}),
+    (
+        "POST",
+        "auth/kubernetes/role/vault-operator",
+        {
+            "bound_service_account_names": ["vault-operator-sa"],
+            "bound_service_account_namespaces": ["sms-proxy"],
+            "token_policies": ["platform-admin"],
+        },
+    ),
+    (
+        "POST",
+        "auth/kubernetes/role/vault-operator",
+        {
+            "bound_service_account_names": ["vault-operator-sa"],
+            "bound_service_account_namespaces": ["sms-proxy"],
+            "token_policies": ["vault-secrets-operator"],
+            "policies": ["platform-admin"],  # the legacy alias of token_policies
+        },
+    ),
+    (
+        "POST",
+        "auth/kubernetes/role/vault-operator",
+        {
+            "bound_service_account_names": ["vault-operator-sa"],
+            "bound_service_account_namespaces": ["sms-proxy"],
+            "bound_service_account_namespace_selector": '{"matchLabels": {}}',  # every namespace
+            "token_policies": ["vault-secrets-operator"],
+        },
+    ),
+    ("POST", "auth/kubernetes/config", {"kubernetes_host": "https://attacker.example:443"}),
+    ("DELETE", "sys/auth/kubernetes", None),
+    ("POST", "sys/auth/kubernetes", {"type": "approle"}),
+    ("POST", "sys/auth/approle2", {"type": "approle"}),
+    ("POST", "sys/auth/kubernetes2", {"type": "kubernetes"}),
+    ("POST", "sys/mounts/pwn", {"type": "kv"}),
+    ("POST", "sys/mounts/transit", {"type": "pki"}),
+    ("POST", "sys/remount", {"from": "kv", "to": "pwn"}),
+    ("POST", "auth/token/create", {"policies": ["platform-admin"]}),
+    ("POST", "auth/token/create-orphan", {}),
+    ("POST", "auth/token/create/pwn", {}),
+    ("GET", "sys/audit", None),
+    ("PUT", "sys/audit/pwn", {"type": "file", "options": {"file_path": "/tmp/pwn"}}),
+    ("DELETE", "sys/audit/file", None),
+    ("POST", "sys/audit-hash/file", {"input": "x"}),
+    ("POST", "auth/approle/role/pwn", {"token_policies": ["platform-admin"], "bind_secret_id": False}),
+    ("POST", "auth/approle/role/platform-admin", {"token_policies": ["platform-admin"], "secret_id_ttl": 0}),
+    ("POST", "auth/approle/role/platform-admin/role-id", {"role_id": "known"}),
+    ("POST", "auth/approle/role/platform-admin/custom-secret-id", {"secret_id": "known"}),
+    ("POST", "auth/approle/role/platform-admin/secret-id", {"cidr_list": ["0.0.0.0/0"]}),
+    ("POST", "auth/approle/role/platform-admin/secret-id", {"ttl": "87600h"}),
+    ("GET", "sys/raw/core/keyring", None),
+    ("PUT", "sys/generate-root-token/attempt", {}),
+    ("GET", "kv2/data/sms-proxy/hashing-secret", None),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ESCALATIONS, ids=[f"{m} {p}" for m, p, _ in ESCALATIONS])
+def test_admin_approle_cannot_escalate(configured: Configured, method: str, path: str, body: dict[str, Any] | None):
+    """The admin token, with exactly the policy the program writes, after the program's configuration applied."""
+    response = configured.api.call(method, path, body)
+    assert response.status_code == 403, f"{method} {path}: {response.status_code} {response.text}"
+
+
+def test_admin_may_rewrite_managed_objects_only_as_the_program_does(configured: Configured):
+    """What the pins leave: each managed policy and role written again exactly as registered (an update), and the
+    admin's own secret_id minted (rotation; the role's TTL and CIDRs bound it)."""
+    api, run = configured.api, configured.run
+    for registration in [*run.of_type("vault:index/policy:Policy"), *run.of_type(AUTH_ROLE)]:
+        APPLY[registration.type](api, registration.inputs)
+    caps = api.capabilities(api.token, ["sys/policies/acl/platform-admin", "sys/auth/kubernetes"])
     assert caps["sys/policies/acl/platform-admin"] == ["read"]
-    assert all(caps[path] == ["deny"] for path in list(caps)[1:]), caps
+    assert "delete" not in caps["sys/auth/kubernetes"]
+    minted = api.call("POST", "auth/approle/role/platform-admin/secret-id", {})
+    assert minted.ok, minted.text
+    accessor = minted.json()["data"]["secret_id_accessor"]
+    destroyed = api.call(
+        "POST", "auth/approle/role/platform-admin/secret-id-accessor/destroy", {"secret_id_accessor": accessor}
+    )
+    assert destroyed.status_code == 204, destroyed.text
 
 
 # --- what the operators' objects need, derived from the rendered manifests ------------------------------------

@@ -14,7 +14,7 @@ import pulumi
 from components.settings import patterns
 from components.settings.keys import secret_fix
 from components.settings.load.seal import load_seal
-from components.settings.model import PROJECT, AntiAffinity, StackMode, VaultPlacement, VaultSettings
+from components.settings.model import PROJECT, AntiAffinity, StackMode, VaultPlacement, VaultSettings, duration_seconds
 from components.settings.reader import ConfigError, Section, set_command, set_from_stdin
 
 # Host names and IPv4 only: these addresses are substituted into manifests (the operators' VaultConnection).
@@ -65,6 +65,7 @@ def load_vault(section: Section, mode: StackMode, secrets: VaultSecrets) -> Vaul
         external_address=external_address,
         external_ca_cert=section.string("externalCaCert", ""),
         app_api_address=_url(section, "appApiAddress", "an https:// Kubernetes API address", APP_API_EXAMPLE),
+        admin_secret_id_ttl=_admin_secret_id_ttl(section),
         seal=load_seal(section.section("seal"), secrets.seal, deployed=placement is not VaultPlacement.EXTERNAL),
         unseal_keys=secrets.unseal_keys,
         root_token=secrets.root_token,
@@ -76,6 +77,25 @@ def load_vault(section: Section, mode: StackMode, secrets: VaultSecrets) -> Vaul
     _check_external_approle(section, settings)
     section.finish()
     return settings
+
+
+ADMIN_SECRET_ID_TTL = "720h"
+ADMIN_SECRET_ID_TTL_RANGE = (3600, 8760 * 3600)  # 1h .. 1 year
+
+
+def _admin_secret_id_ttl(section: Section) -> str:
+    """The admin AppRole secret_id's lifetime: long enough to outlast the gap between two runs (it is renewed at the
+    first `pulumi up` after half of it), short enough that a leaked one dies; 1h to 8760h."""
+    ttl = section.duration("adminSecretIdTtl", ADMIN_SECRET_ID_TTL)
+    low, high = ADMIN_SECRET_ID_TTL_RANGE
+    if not low <= duration_seconds(ttl) <= high:
+        raise section.fail(
+            "adminSecretIdTtl",
+            f"{ttl} is out of range 1h..8760h (the program renews the secret_id at the first `pulumi up` after half "
+            "of it; if none runs before it expires, only a break-glass root token gets a new one)",
+            ADMIN_SECRET_ID_TTL,
+        )
+    return ttl
 
 
 def _url(section: Section, name: str, what: str, example: str) -> str:

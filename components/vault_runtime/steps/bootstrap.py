@@ -1,10 +1,12 @@
 """With the root token: the admin AppRole pulumi-vault logs in with, and nothing else. Revocation is separate.
 
 Steps (each reads before it writes, each runs on the active node through :class:`Leader`, so a rerun after a
-failure resumes and a leader change is survived): root token check, AppRole mount, admin policy, role,
-role-id, the secret_id (kept if the state's one is still valid, else a new one), a login proving it, then
-every *other* secret_id of the role is destroyed: a run that died after minting one (its secret_id never
-reached the state) leaves nothing valid behind once a later run holds the root token.
+failure resumes and a leader change is survived): root token check, the file audit device (before anything
+else is written, so the rest is audited), AppRole mount, admin policy, role (secret_id TTL, CIDR binding),
+role-id, the secret_id (kept if the state's one is still valid and not due for rotation, else a new one), a login
+proving it, then every secret_id of the role but that one and the state's is destroyed: a run that died after
+minting one (its secret_id never reached the state) leaves nothing valid behind once a later run holds the root
+token. The state's previous secret_id goes only after the new one is persisted (``secret_id.prune_secret_ids``).
 
 The root token is NOT revoked here: :mod:`revoke` does it in a separate step that runs after the engine has
 persisted these credentials, so no crash or lost response can leave a revoked root token and credentials
@@ -13,7 +15,7 @@ that exist nowhere.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,7 +44,12 @@ class AdminSpec:
     policy_name: str = "platform-admin"
     token_ttl: int = 3600
     token_max_ttl: int = 4 * 3600
-    secret_id_ttl: int = 0  # the secret_id lives in Pulumi state and is needed at every run
+    # 0 = never expires. Otherwise the program rotates it after half of it (VaultBootstrap's diff).
+    secret_id_ttl: int = 0
+    # Where secret_ids and the tokens they give may be used from (empty: anywhere): the port-forward's loopback.
+    bound_cidrs: tuple[str, ...] = ()
+    # The file audit device's file on every Vault pod ("" = none).
+    audit_file_path: str = ""
 
     @property
     def role_path(self) -> str:
@@ -55,6 +62,8 @@ class AdminSpec:
             "token_max_ttl": self.token_max_ttl,
             "secret_id_ttl": self.secret_id_ttl,
             "secret_id_num_uses": 0,
+            "secret_id_bound_cidrs": list(self.bound_cidrs),
+            "token_bound_cidrs": list(self.bound_cidrs),
             "bind_secret_id": True,
             "token_no_default_policy": False,
         }
@@ -71,11 +80,16 @@ class AdminCredentials:
     destroyed_secret_ids: int = 0
 
 
+def _host(cidr: str) -> str:
+    """Vault reports a single-address CIDR without its prefix length (127.0.0.1/32 reads back as 127.0.0.1)."""
+    return cidr.removesuffix("/32").removesuffix("/128")
+
+
 def _role_matches(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
     for key, value in wanted.items():
         have = current.get(key)
         if isinstance(value, list):
-            if sorted(have or []) != sorted(value):
+            if sorted(map(_host, have or [])) != sorted(map(_host, value)):
                 return False
         elif have != value:
             return False
@@ -106,6 +120,26 @@ class _Bootstrap:
                 "token, and run `pulumi up` again (the revoke step revokes it when done)"
             )
         expect(resp, "root token lookup", pod, self.secrets)
+
+    def ensure_audit(self, client: Any, pod: str) -> None:
+        """The file audit device at ``file/``, with the root token (the admin policy grants no ``sys/audit*``, so the
+        admin can neither read nor disable it). HashiCorp Vault enables it through the API; OpenBao refuses
+        API-created devices unless configured to, and takes a declarative ``audit`` stanza instead: one already
+        there (any path) writing to the same file is accepted as it is."""
+        wanted = self.spec.audit_file_path
+        devices = data(self.api(client, pod, "GET", "sys/audit", "list audit devices"))
+        if any((d.get("options") or {}).get("file_path") == wanted for d in devices.values() if isinstance(d, dict)):
+            return
+        body = {"type": "file", "description": "platform: every request (bootstrap)", "options": {"file_path": wanted}}
+        resp = call(client, "POST", "sys/audit/file", token=self.token, body=body, deadline=self.leader.deadline)
+        if resp.status_code in (400, 405) and "declarative" in resp.text:
+            raise VaultOperationError(
+                f"pod {pod}: this server refuses audit devices created through the API (OpenBao). Declare it in "
+                f'the server configuration instead: audit "file" "file" {{ options {{ file_path = "{wanted}" }} }}, '
+                "restart the pods, and run `pulumi up` again"
+            )
+        expect(resp, "enable the file audit device", pod, self.secrets)
+        self.changed.append("sys/audit/file")
 
     def ensure_mount(self, client: Any, pod: str) -> None:
         spec = self.spec
@@ -171,12 +205,12 @@ class _Bootstrap:
             raise VaultOperationError(f"pod {pod}: AppRole login check: token lacks policy {self.spec.policy_name}")
         call(client, "POST", "auth/token/revoke-self", token=auth["client_token"], deadline=self.leader.deadline)
 
-    def destroy_others(self, client: Any, pod: str, keep_accessor: str) -> int:
-        """Destroy every secret_id of the role except ``keep_accessor`` (orphans of crashed runs)."""
+    def destroy_others(self, client: Any, pod: str, keep: Collection[str]) -> int:
+        """Destroy every secret_id of the role whose accessor is not in ``keep`` (orphans of crashed runs)."""
         path = f"{self.spec.role_path}/secret-id"
         resp = call(client, "LIST", path, token=self.token, deadline=self.leader.deadline)
         accessors = [] if resp.status_code == 404 else data(expect(resp, "list secret-ids", pod, self.secrets))
-        others = [a for a in (accessors or {}).get("keys") or [] if a != keep_accessor]  # type: ignore[union-attr]
+        others = [a for a in (accessors or {}).get("keys") or [] if a not in keep]  # type: ignore[union-attr]
         for accessor in others:
             path = f"{self.spec.role_path}/secret-id-accessor/destroy"
             self.api(client, pod, "POST", path, "destroy secret-id", {"secret_id_accessor": accessor})
@@ -189,24 +223,32 @@ def bootstrap_admin(
     spec: AdminSpec,
     *,
     existing_secret_id: str | None = None,
+    rotate: bool = False,
     deadline: Deadline | None = None,
 ) -> AdminCredentials:
-    """AppRole auth + admin policy + role + one proven secret_id, with the root token (see the module docstring)."""
+    """Audit device + AppRole auth + admin policy + role + one proven secret_id, with the root token (see the module
+    docstring). ``rotate``: mint a new secret_id even if the state's one is still valid (it is due for rotation)."""
     from components.vault_runtime.admin_policy import assert_least_privilege
 
     assert_least_privilege(spec.policy_hcl)
     leader = Leader(clients_by_pod, deadline or Deadline.after(BOOTSTRAP_TIMEOUT), secrets=(root_token,))
     run = _Bootstrap(leader, root_token, spec, existing_secret_id)
     leader.run("root token lookup", run.check_root)
+    if spec.audit_file_path:
+        leader.run("enable the file audit device", run.ensure_audit)
     leader.run("enable AppRole", run.ensure_mount)
     leader.run("write admin policy", run.ensure_policy)
     role_id = leader.run("write admin role", run.ensure_role)
-    accessor = leader.run("look up the recorded secret-id", run.existing_accessor)
-    secret_id = (existing_secret_id or "") if accessor else ""
+    existing_accessor = leader.run("look up the recorded secret-id", run.existing_accessor)
+    secret_id, accessor = (
+        (existing_secret_id or "", existing_accessor) if existing_accessor and not rotate else ("", "")
+    )
     if not secret_id:
         secret_id, accessor = leader.run("create secret-id", run.create_secret_id)
     leader.run("AppRole login check", lambda c, p: run.prove_login(c, p, role_id, secret_id))
-    destroyed = leader.run("destroy other secret-ids", lambda c, p: run.destroy_others(c, p, accessor))
+    # The state's secret_id stays until the new one is persisted; the prune step destroys it then.
+    keep = {accessor, existing_accessor} - {""}
+    destroyed = leader.run("destroy other secret-ids", lambda c, p: run.destroy_others(c, p, keep))
     return AdminCredentials(role_id, secret_id, accessor, tuple(run.changed), destroyed)
 
 

@@ -20,6 +20,7 @@ import pytest
 import requests
 
 from components.vault_runtime.admin_policy import admin_policy_hcl
+from components.vault_runtime.policies import Role
 from components.vault_runtime.providers import VaultInitProvider, init_inputs
 from tests.fixtures.openbao import BaoCluster, FakeKubectl, install_fake_kubectl
 from tests.fixtures.vault_engine_stack import STEPS, VaultStack, wait_for_voters
@@ -59,6 +60,18 @@ class ArgvScanner(threading.Thread):
         self.scan_once()
 
 
+VSO_BODY = 'path "kv/app/+" {\n  capabilities = ["read"]\n}\n'
+API = "https://127.0.0.1:6443"
+# What this test's configuration writes, pinned as the program's admin policy pins its own (admin_policy_for).
+ADMIN_POLICY = admin_policy_hcl(
+    policies={"vault-secrets-operator": [VSO_BODY]},
+    roles_by_name={
+        "vault-operator": [Role("vault-operator", ("vault-operator-sa",), ("app",), "vault-secrets-operator")]
+    },
+    kubernetes_host=API,
+)
+
+
 @dataclass
 class FirstRun:
     cluster: BaoCluster
@@ -95,7 +108,7 @@ def first_run(bao_cluster_factory, tmp_path_factory: pytest.TempPathFactory) -> 
         server = DynamicProviderServer().start()  # inherits PATH with the fake kubectl first
         try:
             # connect=None: the production kubectl transport, inside the provider process.
-            stack = VaultStack(server, cluster, None)
+            stack = VaultStack(server, cluster, None, admin_policy=ADMIN_POLICY)
             stack.up(("init",))
             # Test-only speed-up: autopilot promotes joined nodes after 1 s of stability instead of 10 s.
             speed_up = cluster.speed_up_autopilot_when_active(stack["init"].outs["root_token"])
@@ -135,7 +148,7 @@ def test_fresh_cluster_is_initialised_unsealed_and_bootstrapped(first_run: First
     assert sum(not s["standby"] for s in states) == 1
     assert first_run.voters == ["vault-0", "vault-1", "vault-2"]
     assert first_run.stack["revoke"].outs["revoked"] is True and boot["role_id"] and boot["secret_id"]
-    assert boot["admin_policy"] == admin_policy_hcl()
+    assert boot["admin_policy"] == ADMIN_POLICY
 
 
 def test_root_token_is_revoked(first_run: FirstRun) -> None:
@@ -161,7 +174,7 @@ def test_rerun_reports_no_change_and_sends_no_writes(first_run: FirstRun, tmp_pa
     """The next `pulumi up` (a new provider process) with nothing changed: no step changes, only health reads."""
     connect = first_run.cluster.direct_connect(record=str(tmp_path / "requests.log"))
     with DynamicProviderServer() as server:
-        stack = VaultStack(server, first_run.cluster, connect)
+        stack = VaultStack(server, first_run.cluster, connect, admin_policy=ADMIN_POLICY)
         for step in STEPS:  # the state the first run recorded
             engine = stack[step]
             engine.id, engine.inputs = first_run.stack[step].id, first_run.stack[step].inputs
@@ -265,7 +278,7 @@ def test_admin_approle_can_do_what_pulumi_vault_needs(first_run: FirstRun) -> No
         ("GET", "sys/auth/kubernetes", None),
         ("POST", "sys/auth/kubernetes/tune", {"description": "platform: in-cluster workloads"}),
         ("GET", "sys/mounts/auth/kubernetes/tune", None),
-        ("POST", "auth/kubernetes/config", {"kubernetes_host": "https://127.0.0.1:6443", "kubernetes_ca_cert": ca}),
+        ("POST", "auth/kubernetes/config", {"kubernetes_host": API, "kubernetes_ca_cert": ca}),
         ("GET", "auth/kubernetes/config", None),
         (
             "POST",
@@ -280,7 +293,7 @@ def test_admin_approle_can_do_what_pulumi_vault_needs(first_run: FirstRun) -> No
         ("GET", "auth/kubernetes/role/vault-operator", None),
         ("LIST", "auth/kubernetes/role", None),
         # vault.Policy
-        ("PUT", "sys/policies/acl/vault-secrets-operator", {"policy": 'path "kv/app/+" { capabilities = ["read"] }'}),
+        ("PUT", "sys/policies/acl/vault-secrets-operator", {"policy": VSO_BODY}),
         ("GET", "sys/policies/acl/vault-secrets-operator", None),
         ("LIST", "sys/policies/acl", None),
         ("GET", "sys/policies/acl/platform-admin", None),
@@ -311,7 +324,11 @@ DENIED: list[tuple[str, str, Any]] = [
     ("PUT", "sys/policy/platform-admin", {"policy": 'path "sys/raw" { capabilities = ["read"] }'}),
     ("PUT", "sys/policies/acl/default", {"policy": 'path "sys/raw" { capabilities = ["read"] }'}),
     ("GET", "auth/approle/role/platform-admin/role-id", None),
-    ("POST", "auth/approle/role/platform-admin/secret-id", {}),
+    ("POST", "auth/approle/role/platform-admin/secret-id", {"ttl": "87600h"}),  # its own: only as the role allows
+    ("PUT", "sys/policies/acl/vault-secrets-operator", {"policy": 'path "sys/raw" { capabilities = ["read"] }'}),
+    ("POST", "auth/kubernetes/role/vault-operator", {"bound_service_account_names": ["x"], "token_policies": ["root"]}),
+    ("POST", "auth/kubernetes/config", {"kubernetes_host": "https://attacker.example:6443"}),
+    ("DELETE", "sys/auth/kubernetes", None),
     ("DELETE", "sys/auth/approle", None),
     ("POST", "sys/auth/userpass", {"type": "userpass"}),
     ("PUT", "sys/audit/file", {"type": "file", "options": {"file_path": "/tmp/audit.log"}}),

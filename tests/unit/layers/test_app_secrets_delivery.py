@@ -22,7 +22,7 @@ from components.charts import secrets_csi
 from components.rendering import layers
 from components.settings import names as contract
 from components.settings.load import load_settings
-from components.vault import policies
+from components.vault_runtime import policies
 from tests.fixtures.config import IMAGE_SOURCE, FakeConfig
 from tests.harness import vso_template
 from tests.harness.schemas import validate_object

@@ -13,7 +13,7 @@ import pytest
 
 from components.rendering import layers
 from components.settings import names as contract
-from components.vault import policies
+from components.vault_runtime import policies
 from tests.fixtures.config import IMAGE_SOURCE, stack_settings
 from tests.harness.schemas import validate_object
 

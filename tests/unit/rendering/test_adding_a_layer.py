@@ -20,7 +20,7 @@ from components.rendering import variables as var
 from components.rendering.layers import Layer
 from components.settings import app_secrets, names
 from components.settings.model import Settings
-from components.vault import policies
+from components.vault_runtime import policies
 from tests.fixtures.config import IMAGE_SOURCE
 from tests.harness import flux_parity
 from tests.harness.program import REPO, ProgramRun, run_stack, stack_config

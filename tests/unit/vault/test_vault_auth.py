@@ -14,8 +14,8 @@ import pytest
 
 from components.settings import names as contract
 from components.settings.load import load_settings
-from components.vault import policies
 from components.vault.configuration import roles
+from components.vault_runtime import policies
 from tests.fixtures.config import FakeConfig
 from tests.harness.program import ProgramRun, run_stack
 from tests.harness.vault_auth import VsoLogin, missing_service_accounts, role_covers, vso_logins, vso_logins_of_run

@@ -286,15 +286,20 @@ def test_otp_decoding() -> None:
 
 
 def test_admin_policy_is_exact_paths_only() -> None:
-    rules = admin_policy_rules(kv_entries=["kv/app/s3-registry"], database_mounts=["postgresql"])
-    assert all("*" not in path for path in rules)
-    assert rules["sys/policies/acl/platform-admin"] == ("read",)  # cannot rewrite itself
-    assert rules["sys/policies/acl/default"] == ("read",)
+    rules = admin_policy_rules(kv_entries=["kv/app/s3-registry"])
+    assert all("*" not in path and "+" not in path for path in rules)
+    assert rules["sys/policies/acl/platform-admin"].capabilities == ("read",)  # cannot rewrite itself
+    assert "sys/policies/acl/default" not in rules and not any(p.startswith("sys/policy/") for p in rules)
     assert "auth/token/create" not in rules
-    assert not any(p.startswith(("sys/raw", "sys/generate-root", "sys/rekey", "auth/approle")) for p in rules)
+    assert not any(p.startswith(("sys/raw", "sys/generate-root", "sys/rekey", "sys/audit")) for p in rules)
+    assert [p for p in rules if p.startswith("auth/approle")] == [
+        "auth/approle/role/platform-admin/secret-id",
+        "auth/approle/role/platform-admin/secret-id-accessor/destroy",
+    ]
     assert_least_privilege(admin_policy_hcl())
-    with pytest.raises(ValueError, match="glob"):
-        assert_least_privilege('path "*" {\n  capabilities = ["sudo"]\n}\n')
+    for path in ("*", "sys/policies/acl/+"):
+        with pytest.raises(ValueError, match="exact paths"):
+            assert_least_privilege(f'path "{path}" {{\n  capabilities = ["sudo"]\n}}\n')
 
 
 @pytest.mark.parametrize(

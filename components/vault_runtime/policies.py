@@ -1,10 +1,12 @@
-"""The ACL policies of the two in-cluster Vault clients: what VSO may read, what vault-config-operator may write.
+"""What the program writes into Vault besides its admin identity: the operators' ACL policies, the Kubernetes-auth
+roles that carry them, the mounts, and the HCL renderer every policy (the admin's too) goes through.
 
-Plain functions returning HCL, built from `contract` and settings only, so Pulumi (pulumi-vault `Policy`,
-see `components/vault/configuration.py`) and the real-server tests apply the very same text.
+Plain functions of the settings, so Pulumi (pulumi-vault `Policy`/`AuthBackendRole`/`Mount`, see
+`components/vault/configuration.py`), the admin policy that pins exactly these names and contents
+(`admin_policy.py`) and the real-server tests all use the very same values.
 
-Least privilege by construction: every path is exact or uses `+` (exactly one segment) for the entries
-of the app's KV folder; there is no `*` glob, no `sudo`, no `sys/mounts`, no `list`.
+The operators' policies are least privilege by construction: every path is exact or uses `+` (exactly one segment)
+for the entries of the app's KV folder; there is no `*` glob, no `sudo`, no `sys/mounts`, no `list`.
 
 - VSO, one policy per namespace it logs in from (each bound to a role of that namespace only):
   the app namespace (`names.VSO_POLICY`, role `vault.operatorRole`) reads exactly the KV entries the app
@@ -23,13 +25,52 @@ of the app's KV folder; there is no `*` glob, no `sudo`, no `sys/mounts`, no `li
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
 from components.settings import names
 from components.settings.app_secrets import app_secret_sources
 from components.settings.model import Settings
-from components.vault_runtime.admin_policy import render_hcl
 
 CRUD = ("create", "read", "update", "delete")
 DB_ROLES = (names.DB_APP_ROLE, names.DB_MIGRATIONS_ROLE)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One `path` block: capabilities and, optionally, the only request parameters allowed (name -> allowed
+    values; an empty list allows any value; a value that is a list must equal the request's list exactly)."""
+
+    capabilities: tuple[str, ...]
+    allowed_parameters: Mapping[str, list[Any]] = field(default_factory=dict)
+
+
+def _hcl_value(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_hcl_value(item) for item in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)  # a double-quoted string with \" and \n escapes, which HCL reads the same way
+
+
+def render_hcl(rules: Mapping[str, Rule | Iterable[str]]) -> str:
+    """Render rules as policy HCL (deterministic: same input, same text, so no spurious diffs)."""
+    blocks = []
+    for path, rule in rules.items():
+        if not isinstance(rule, Rule):
+            rule = Rule(tuple(rule))
+        lines = [f'path "{path}" {{', f"  capabilities = {_hcl_value(list(rule.capabilities))}"]
+        if rule.allowed_parameters:
+            lines.append("  allowed_parameters = {")
+            lines += [
+                f"    {json.dumps(name)} = {_hcl_value(list(values))}"
+                for name, values in rule.allowed_parameters.items()
+            ]
+            lines.append("  }")
+        blocks.append("\n".join([*lines, "}"]) + "\n")
+    return "\n".join(blocks)
 
 
 # KV v1 entries VSO syncs into the app namespace (registry, registry-access, postgresql layers) and into MinIO's.
@@ -129,3 +170,79 @@ def operator_policies(settings: Settings) -> dict[str, str]:
     if settings.vault_snapshots:
         managed[names.VSO_BACKUP_POLICY] = render_hcl(vso_backup_rules(settings))
     return managed
+
+
+def managed_policies(settings: Settings) -> dict[str, str]:
+    """Every ACL policy Pulumi manages, by name (the roles below refer to them)."""
+    managed = operator_policies(settings)
+    if settings.app.csi:
+        managed[names.APP_CSI_POLICY] = app_csi_policy_hcl(settings)
+    return managed
+
+
+@dataclass(frozen=True)
+class Role:
+    """A Kubernetes-auth role: who (ServiceAccounts in namespaces) gets which policy."""
+
+    name: str
+    service_accounts: tuple[str, ...]
+    namespaces: tuple[str, ...]
+    policy: str
+
+
+def roles(settings: Settings) -> list[Role]:
+    """The roles the operators log in with. VSO reads; vault-config-operator writes engine config.
+
+    One VSO role and policy per namespace: a login from MinIO's namespace cannot read the app's database
+    credentials, the controller's own login only reaches its cache key."""
+    ns = settings.namespaces
+    operator_sa = settings.vault.operator_service_account
+    storage = (
+        [Role(names.VSO_STORAGE_ROLE, (operator_sa,), (ns.storage,), names.VSO_STORAGE_POLICY)]
+        if settings.s3.in_cluster
+        else []
+    )
+    return [
+        Role(settings.vault.operator_role, (operator_sa,), (ns.app,), names.VSO_POLICY),
+        *storage,
+        Role(
+            names.VSO_CACHE_ROLE,
+            (names.VSO_CONTROLLER_SERVICE_ACCOUNT,),
+            (ns.vault_secrets_operator,),
+            names.VSO_CACHE_POLICY,
+        ),
+        Role(
+            name=names.CONFIG_OPERATOR_ROLE,
+            service_accounts=(names.CONFIG_OPERATOR_SERVICE_ACCOUNT,),
+            namespaces=(ns.app,),
+            policy=names.CONFIG_OPERATOR_POLICY,
+        ),
+        *(
+            # csi mode: the app's own ServiceAccount logs in (the CSI provider uses the pod's identity).
+            [Role(settings.app.name, (settings.app.name,), (ns.app,), names.APP_CSI_POLICY)] if settings.app.csi else []
+        ),
+        *(
+            # backup.enabled: the Raft snapshot CronJob's own ServiceAccount (manifests/gitops/vault-backup/), and VSO
+            # logging in as it (its own VaultAuth there) to sync the S3 credentials the CronJob uploads with.
+            [
+                Role(
+                    names.VAULT_SNAPSHOT_IDENTITY,
+                    (names.VAULT_SNAPSHOT_IDENTITY,),
+                    (ns.vault,),
+                    names.VAULT_SNAPSHOT_IDENTITY,
+                ),
+                Role(names.VSO_BACKUP_ROLE, (names.VAULT_SNAPSHOT_IDENTITY,), (ns.vault,), names.VSO_BACKUP_POLICY),
+            ]
+            if settings.vault_snapshots
+            else []
+        ),
+    ]
+
+
+# (path, engine type, options) of every secrets engine the program mounts.
+MOUNTS: tuple[tuple[str, str, dict[str, str]], ...] = (
+    (names.KV_V2_MOUNT, "kv", {"version": "2"}),
+    (names.KV_V1_MOUNT, "kv", {"version": "1"}),
+    (names.TRANSIT_MOUNT, "transit", {}),
+    (names.DATABASE_MOUNT, "database", {}),
+)
