@@ -78,7 +78,10 @@ def deploy_bootstrap(settings: Settings) -> Bootstrap:
     infra = InfraComponent(
         "infra",
         InfraArgs(
-            settings, kubeconfig=cluster.kubeconfig if cluster else None, cluster=cluster.cluster if cluster else None
+            settings,
+            kubeconfig=cluster.kubeconfig if cluster else None,
+            cluster=cluster.cluster if cluster else None,
+            cluster_state_dir=cluster.state_dir if cluster else None,
         ),
     )
     layer = LayerArgs(settings, infra)

@@ -11,7 +11,6 @@ import pulumi_vault as vault
 
 from components.kube.image_copy import split_reference
 from components.kube.image_copy_provider import RegistryImage
-from components.kube.kind_config import state_directory
 from components.kube.read import computed, decoded, secret_data_when
 from components.layers.infra import InfraComponent
 from components.layers.pki import ROOT_CA_SECRET
@@ -22,14 +21,6 @@ from components.settings.model import Settings
 REGISTRY_SERVICE = "registry"
 # The push instance (port 443 serves read-only pulls).
 REGISTRY_PORT = 5443
-
-
-def kube_target(settings: Settings) -> dict[str, str]:
-    """Which kubeconfig and context reach the app cluster from where `pulumi up` runs (for the port-forward)."""
-    cluster = settings.kubernetes.cluster
-    if cluster.create:
-        return {"kube_context": f"kind-{cluster.name}", "kubeconfig": str(state_directory(cluster.name) / "kubeconfig")}
-    return {"kube_context": settings.kubernetes.context}
 
 
 def _password(dockerconfigjson: str, host: str) -> str:
@@ -76,7 +67,7 @@ def _in_cluster_access(
     )
     password = _push_password(settings, vault_admin, registry)
     where: dict[str, Any] = {"namespace": namespace, "service": REGISTRY_SERVICE, "port": REGISTRY_PORT}
-    return password, root.apply(decoded("ca.crt")), {**where, **kube_target(settings)}
+    return password, root.apply(decoded("ca.crt")), {**where, **infra.kubectl_target()}
 
 
 def copy_app_images(

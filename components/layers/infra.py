@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.kube.kind_provider import KUBECONFIG_FILE
 from components.settings.model import Settings
 
 # Namespaces that only run our own hardened workloads enforce the `restricted` Pod Security level;
@@ -52,6 +55,8 @@ class InfraArgs:
     # The program's own kind cluster (kubernetes.cluster.create): its kubeconfig, and the resource to wait for.
     kubeconfig: pulumi.Input[str] | None = None
     cluster: pulumi.Resource | None = None
+    # The directory that cluster was created with (its recorded state_dir): its kubeconfig file is there.
+    cluster_state_dir: pulumi.Input[str] | None = None
 
 
 class InfraComponent(pulumi.ComponentResource):
@@ -77,6 +82,12 @@ class InfraComponent(pulumi.ComponentResource):
     def __init__(self, name: str, args: InfraArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:infra:Infra", name, None, opts)
         settings, kubeconfig, cluster = args.settings, args.kubeconfig, args.cluster
+        self._settings = settings
+        self.kind_kubeconfig_path: pulumi.Output[str] | None = None
+        if args.cluster_state_dir is not None:
+            self.kind_kubeconfig_path = pulumi.Output.from_input(args.cluster_state_dir).apply(
+                lambda state_dir: str(Path(state_dir) / KUBECONFIG_FILE)
+            )
         self.provider = k8s.Provider(
             "kubernetes",
             # A created cluster's kubeconfig wins over a context name: the context may not exist yet.
@@ -121,6 +132,17 @@ class InfraComponent(pulumi.ComponentResource):
         elif not vault.external:
             self.vault_namespace = self.namespaces[settings.namespaces.vault]
         self.register_outputs({"namespaces": list(self.namespaces)})
+
+    def kubectl_target(self, *, vault: bool = False) -> dict[str, Any]:
+        """How kubectl reaches the app cluster (or, with `vault`, the cluster Vault runs in) from where `pulumi`
+        runs: the program's kind cluster through the kubeconfig in the directory it was created with (the
+        recorded state_dir, not this shell's $HOME: a run from another shell still finds it), else a context."""
+        settings = self._settings
+        if vault and settings.vault.kube_context:
+            return {"kube_context": settings.vault.kube_context}
+        if self.kind_kubeconfig_path is not None:
+            return {"kube_context": f"kind-{settings.kubernetes.cluster.name}", "kubeconfig": self.kind_kubeconfig_path}
+        return {"kube_context": settings.kubernetes.context}
 
     def _namespace(
         self, resource_name: str, namespace: str, settings: Settings, restricted: set[str], provider: k8s.Provider

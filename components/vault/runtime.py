@@ -24,7 +24,6 @@ import pulumi_kubernetes as k8s
 import pulumi_vault as vault
 
 from components.charts.vault import AUDIT_PATH
-from components.kube.kind_config import state_directory
 from components.kube.read import decoded, secret_data_after
 from components.settings.model import Settings, VaultSettings
 from components.settings.names import VAULT_PORT
@@ -39,24 +38,11 @@ UNSEAL_TIMEOUT_SECONDS = 300
 ADMIN_CIDRS = ("127.0.0.1/32", "::1/128")
 
 
-def kube_target(settings: Settings) -> dict[str, str]:
-    """Which kubeconfig/context reaches the Vault pods from where `pulumi up` runs."""
-    if settings.vault.kube_context:
-        return {"kube_context": settings.vault.kube_context}
-    cluster = settings.kubernetes.cluster
-    if cluster.create:
-        # The kind cluster's own kubeconfig (components/kind_provider.py writes it there).
-        return {
-            "kube_context": f"kind-{cluster.name}",
-            "kubeconfig": str(state_directory(cluster.name) / "kubeconfig"),
-        }
-    return {"kube_context": settings.kubernetes.context}
-
-
-def connection_props(settings: Settings, ca_pem: pulumi.Input[str]) -> dict[str, Any]:
-    """How the dynamic providers reach Vault's pods (components/vault_runtime/transport.py reads it)."""
+def connection_props(settings: Settings, kubectl_target: dict[str, Any], ca_pem: pulumi.Input[str]) -> dict[str, Any]:
+    """How the dynamic providers reach Vault's pods (components/vault_runtime/transport.py reads it);
+    `kubectl_target` is InfraComponent.kubectl_target(vault=True)."""
     return {
-        **kube_target(settings),
+        **kubectl_target,
         "namespace": settings.namespaces.vault,
         "pods": list(settings.vault.pods),
         "ca_pem": ca_pem,
@@ -93,8 +79,9 @@ class VaultRuntime(pulumi.ComponentResource):
     declarative Vault configuration.
 
     Needs: the Vault Helm release (pods exist), the Secret whose `ca.crt` verifies Vault's TLS
-    certificate, the Kubernetes provider of the cluster Vault runs in (to read that Secret), and the
-    Kubernetes-auth settings for where Vault runs (trust.kubernetes_auth).
+    certificate, the Kubernetes provider of the cluster Vault runs in (to read that Secret), how kubectl
+    reaches that cluster (`kubectl_target`), and the Kubernetes-auth settings for where Vault runs
+    (trust.kubernetes_auth).
     `kubectl` must be on PATH where `pulumi up` runs (port-forwards; no secret in their arguments). A preview
     (`settings.preview`) reads no Secret and opens no port-forward: the CA, hence the steps' connection and
     the pulumi-vault provider's address, stay computed.
@@ -110,12 +97,13 @@ class VaultRuntime(pulumi.ComponentResource):
         ca_secret_name: str,
         kubernetes_provider: k8s.Provider,
         kubernetes_auth: trust.KubernetesAuthConfig,
+        kubectl_target: dict[str, Any],
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("platform:vault:Runtime", name, None, opts)
         vault_settings = settings.vault
         ca_pem = _ca_pem(settings, ca_secret_namespace, ca_secret_name, release, kubernetes_provider, self)
-        connection = connection_props(settings, ca_pem)
+        connection = connection_props(settings, kubectl_target, ca_pem)
         self.init, self.unseal = self._init_and_unseal(vault_settings, connection, release, preview=settings.preview)
         self.steps: list[pulumi.Resource] = [self.init, self.unseal]
         self.bootstrap: VaultBootstrap | None = None

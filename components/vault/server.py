@@ -165,6 +165,7 @@ class VaultServerComponent(pulumi.ComponentResource):
             ca_secret_name=placement.tls_secret(settings),
             kubernetes_provider=infra.vault_provider,
             kubernetes_auth=kubernetes_auth,
+            kubectl_target=infra.kubectl_target(vault=True),
             opts=pulumi.ResourceOptions(parent=self),
         )
         # VSO's first login (Kubernetes auth, transit cache key) must find a configured Vault.

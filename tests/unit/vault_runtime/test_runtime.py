@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from pulumi.runtime.mocks import MockResourceArgs
+
 from components.settings.load import load_settings
-from components.vault.runtime import kube_target
 from components.vault_runtime import tunnel
 from components.vault_runtime.admin_policy import admin_policy_for as admin_policy
 from components.vault_runtime.admin_policy import assert_least_privilege
 from tests.fixtures.config import FakeConfig
+from tests.fixtures.vault_placement import SEPARATE
 from tests.harness.dependencies import waits_for
-from tests.harness.program import ProgramRun, run_stack
+from tests.harness.program import PlatformMocks, ProgramRun, run_stack
 
 pytest_plugins = ["tests.fixtures.openbao"]
 
@@ -124,19 +126,39 @@ def test_encrypted_root_token_keeps_the_bootstrap_registered_with_or_without_a_d
     assert with_token.of_type(BOOT)[0].inputs["root_token"] == "t"
 
 
-def test_kube_target_follows_the_placement():
-    assert kube_target(load_settings(FakeConfig({"kubernetes": {"context": "prod"}}), "local")) == {
-        "kube_context": "prod"
-    }
-    kind = kube_target(
-        load_settings(
-            FakeConfig(
-                {"kubernetes": {"cluster": {"create": True, "name": "dev"}}, "vault": {"antiAffinity": "preferred"}}
-            ),
-            "local",
-        )
-    )
-    assert kind["kube_context"] == "kind-dev" and kind["kubeconfig"].endswith("platform-kind/dev/kubeconfig")
+ELSEWHERE = "/home/other/.local/state/platform-kind/platform"
+
+
+class ClusterCreatedElsewhere(PlatformMocks):
+    """The kind cluster's state as recorded by a run from another shell ($HOME / $XDG_STATE_HOME elsewhere)."""
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict]:
+        resource_id, outputs = super().new_resource(args)
+        if args.name == "kind-cluster":
+            outputs = {**outputs, "state_dir": ELSEWHERE}
+        return resource_id, outputs
+
+
+def test_kubectl_reaches_the_kind_cluster_through_the_directory_it_was_created_with():
+    # state_dir is no replace trigger (a run from another shell keeps the cluster), so every kubectl the program
+    # starts must use the kubeconfig where that cluster's files are, not one under this shell's $HOME.
+    run = run_stack("local", mocks=ClusterCreatedElsewhere())
+    expected = f"{ELSEWHERE}/kubeconfig"
+    assert run.named("kind-cluster").inputs["state_dir"] != ELSEWHERE  # this shell's directory, as registered
+    for step in (INIT, UNSEAL, BOOT):
+        (registration,) = run.of_type(step)
+        assert registration.inputs["connection"]["kubeconfig"] == expected, step
+        assert registration.inputs["connection"]["kube_context"] == "kind-platform"
+    images = run.of_type("pulumi-python:dynamic/registry:Image")
+    assert images and all(image.inputs["kubeconfig"] == expected for image in images)
+
+
+def test_a_named_context_or_vaults_own_cluster_is_reached_by_context():
+    run = run_stack("local", {"kubernetes": {"context": "prod", "cluster": {"create": False}}})
+    assert run.of_type(INIT)[0].inputs["connection"]["kube_context"] == "prod"
+    assert "kubeconfig" not in run.of_type(INIT)[0].inputs["connection"]
+    separate = run_stack("local", SEPARATE)
+    assert separate.of_type(INIT)[0].inputs["connection"]["kube_context"] == "vault-cluster"
 
 
 def test_admin_policy_covers_both_pulumi_written_kv_entries_and_stays_least_privilege():
