@@ -7,18 +7,8 @@ import pytest
 
 from components.settings.load import load_settings
 from components.settings.reader import ConfigError, Section
-from tests.fixtures.config import REMOTE_OK, FakeConfig
+from tests.fixtures.config import REMOTE_OK, TRANSIT_SEAL, FakeConfig
 from tests.fixtures.pulumi_cli import StackConfig, apply_fix
-
-# An auto-unseal seal: with it no unseal share is ever used, so vaultUnsealKeys is refused.
-TRANSIT_SEAL = {
-    "type": "transit",
-    "transit": {
-        "address": "https://transit.example.com:8200",
-        "keyName": "autounseal",
-        "tlsCaCert": "-----BEGIN CERTIFICATE-----",
-    },
-}
 
 # (stack, config, secrets, the key the message must name, a word of the fix)
 BAD_CONFIG = [

@@ -16,19 +16,10 @@ import pytest
 
 from components.settings.load import load_settings
 from components.settings.reader import ConfigError
-from tests.fixtures.config import REMOTE_OK, FakeConfig
+from tests.fixtures.config import REMOTE_OK, TRANSIT_SEAL, FakeConfig
 from tests.fixtures.pulumi_cli import NotPasteable, StackConfig, apply_fix, parse_fix
 from tests.harness import program
 
-# An auto-unseal seal: with it no unseal share is ever used, so vaultUnsealKeys is refused.
-TRANSIT_SEAL = {
-    "type": "transit",
-    "transit": {
-        "address": "https://transit.example.com:8200",
-        "keyName": "autounseal",
-        "tlsCaCert": "-----BEGIN CERTIFICATE-----",
-    },
-}
 SSH = {**REMOTE_OK, "flux": {"gitUrl": "ssh://git@github.com/org/platform.git"}}
 EXTERNAL_VAULT = {"externalAddress": "https://vault.corp.example", "externalCaCert": "-----BEGIN CERTIFICATE-----"}
 
