@@ -7,6 +7,15 @@ from typing import Any
 from components.charts.release import ChartRelease
 
 
+def _resources(memory_limit: str) -> dict[str, Any]:
+    """Small requests; limits so a runaway informer cache cannot take a node (the controller and cainjector
+    cache every Certificate/Secret they watch: more memory than the webhook)."""
+    return {"requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": memory_limit}}
+
+
+_small = _resources("128Mi")
+
+
 def cert_manager_values() -> dict[str, Any]:
     # Every TLS certificate depends on these three Deployments: two replicas and a PDB each, so a node
     # drain never leaves the webhook (which admits every Certificate) unavailable.
@@ -20,9 +29,10 @@ def cert_manager_values() -> dict[str, Any]:
         "global": {"rbac": {"aggregateClusterRoles": False}},
         "crds": {"enabled": True, "keep": True},
         **ha,
-        "webhook": ha,
-        "cainjector": ha,
-        "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}},
+        "webhook": {**ha, "resources": _small},
+        "cainjector": {**ha, "resources": _resources("256Mi")},
+        "resources": _resources("256Mi"),
+        "startupapicheck": {"resources": _small},
         # No ServiceMonitor/PodMonitor from this chart: cert-manager is installed BEFORE kube-prometheus-stack
         # (whose webhook certificates it issues), so the monitoring CRDs do not exist yet. The PodMonitor is
         # in manifests/bootstrap/operators-monitoring/, applied after kube-prometheus-stack.

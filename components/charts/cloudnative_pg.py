@@ -15,7 +15,7 @@ def cloudnative_pg_values() -> dict[str, Any]:
         "replicaCount": 2,  # leader election: a second replica takes over without a gap in reconciling
         "crds": {"create": True},
         "config": {"clusterWide": True},  # Clusters live in the app namespace, the operator in its own
-        "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
+        "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}},
         "monitoring": {"podMonitorEnabled": True},  # kube-prometheus-stack selects every PodMonitor
     }
 
@@ -33,7 +33,7 @@ RELEASE = ChartRelease(
 def barman_cloud_values() -> dict[str, Any]:
     # The chart's defaults run it non-root, read-only, seccomp RuntimeDefault, drop ALL, with cert-manager
     # certificates for the operator <-> plugin gRPC (mutual TLS).
-    return {"resources": {"requests": {"cpu": "20m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}}}
+    return {"resources": {"requests": {"cpu": "20m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}}
 
 
 BARMAN_CLOUD = ChartRelease(

@@ -17,7 +17,23 @@ def minio_operator_values() -> dict[str, Any]:
                 {"name": "OPERATOR_STS_AUTO_TLS_ENABLED", "value": "off"},
             ],
             "replicaCount": 2,
-            "resources": {"requests": {"cpu": "50m", "memory": "128Mi", "ephemeral-storage": "500Mi"}},
+            "resources": {
+                "requests": {"cpu": "50m", "memory": "128Mi", "ephemeral-storage": "500Mi"},
+                "limits": {"cpu": "500m", "memory": "512Mi", "ephemeral-storage": "1Gi"},
+            },
+            # Read-only root: the operator writes only under /tmp (its TLS scratch and the MinIO binary
+            # update path), an emptyDir. The rest is the chart's default container securityContext.
+            "containerSecurityContext": {
+                "runAsUser": 1000,
+                "runAsGroup": 1000,
+                "runAsNonRoot": True,
+                "allowPrivilegeEscalation": False,
+                "readOnlyRootFilesystem": True,
+                "capabilities": {"drop": ["ALL"]},
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "500Mi"}}],
+            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 (in the container: an emptyDir)
         }
     }
 

@@ -14,11 +14,27 @@ def kube_prometheus_stack_values(settings: Settings) -> dict[str, Any]:
     (monitoring.nodeExporter: false): `monitoring` enforces `baseline`, which refuses its pods."""
     return {
         "nodeExporter": {"enabled": settings.monitoring.node_exporter},
-        "prometheus-node-exporter": {"namespaceOverride": settings.namespaces.node_exporter},
+        "prometheus-node-exporter": {
+            "namespaceOverride": settings.namespaces.node_exporter,
+            # Host namespaces and mounts it needs; nothing more: no capability, no escalation, seccomp on.
+            "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+            "containerSecurityContext": {
+                "readOnlyRootFilesystem": True,
+                "allowPrivilegeEscalation": False,
+                "capabilities": {"drop": ["ALL"]},
+            },
+            "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "250m", "memory": "128Mi"}},
+        },
+        "kube-state-metrics": {
+            "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"cpu": "250m", "memory": "256Mi"}}
+        },
+        # Not wired into the platform (no ingress, no SSO, no dashboards of ours) and its chart default admin
+        # password is the public "prom-operator": off. Prometheus and Alertmanager are what the platform uses.
+        "grafana": {"enabled": False},
         # Admission webhook certificates from cert-manager instead of the chart's patch Job.
         "prometheusOperator": {
             "admissionWebhooks": {"certManager": {"enabled": True}},
-            "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}},
+            "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}},
         },
         # Select every ServiceMonitor/PodMonitor/rule, not only those carrying this release's labels.
         "prometheus": {

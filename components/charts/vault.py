@@ -124,6 +124,8 @@ def _secret_volume(name: str, secret: str, mount_path: str) -> tuple[dict[str, A
     return volume, {"name": name, "mountPath": mount_path, "readOnly": True}
 
 
+TMP_VOLUME = {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}
+TMP_MOUNT = {"name": "tmp", "mountPath": "/tmp"}  # noqa: S108 (a path inside the container, an emptyDir)
 _POD_SECURITY = {
     "pod": {
         "runAsNonRoot": True,
@@ -132,7 +134,9 @@ _POD_SECURITY = {
         "fsGroup": 1000,
         "seccompProfile": {"type": "RuntimeDefault"},
     },
-    "container": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+    # Read-only root: the only path the chart's start command writes is /tmp (the rendered HCL), an emptyDir
+    # (server.volumes below); data and audit are PVCs.
+    "container": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "readOnlyRootFilesystem": True},
 }
 
 
@@ -157,8 +161,8 @@ def _server(settings: Settings) -> dict[str, Any]:
             "periodSeconds": 10,
         },
         "affinity": _affinity(settings),
-        "volumes": [tls_volume, pg_volume, *seal.get("volumes", [])],
-        "volumeMounts": [tls_mount, pg_mount, *seal.get("volumeMounts", [])],
+        "volumes": [tls_volume, pg_volume, TMP_VOLUME, *seal.get("volumes", [])],
+        "volumeMounts": [tls_mount, pg_mount, TMP_MOUNT, *seal.get("volumeMounts", [])],
         # The seal's token / credentials, from the Secret components/vault/seal.py creates (never in the HCL).
         **({"extraSecretEnvironmentVars": seal["extraSecretEnvironmentVars"]} if seal else {}),
         # The CLI inside the pods (`kubectl exec ... vault status`) trusts the platform CA.

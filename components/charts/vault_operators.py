@@ -23,6 +23,14 @@ def secrets_operator_values(settings: Settings) -> dict[str, Any]:
     vault = settings.vault
     return {
         "controller": {
+            # Shared by the manager, kube-rbac-proxy and the chart's two hook Jobs (the chart sets only
+            # allowPrivilegeEscalation and runAsNonRoot): restricted in full, nothing written to the root fs.
+            "podSecurityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+            "securityContext": {
+                "allowPrivilegeEscalation": False,
+                "readOnlyRootFilesystem": True,
+                "capabilities": {"drop": ["ALL"]},
+            },
             "manager": {
                 # Vault tokens VSO holds survive controller restarts, encrypted with Vault's transit engine
                 # (as the original did): the Secret holding the cache is useless without Vault.
@@ -82,6 +90,15 @@ def config_operator_values(settings: Settings) -> dict[str, Any]:
         # OpenShift's service CA to create those Secrets, so the pod would never start).
         "enableCertManager": True,
         "enableMonitoring": True,
+        # The chart sets only runAsNonRoot, no escalation and drop ALL; nothing is written to the root fs (its
+        # webhook certificate is a mounted Secret).
+        "podSecurityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "resources": {"requests": {"cpu": "100m", "memory": "250Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}},
     }
 
 

@@ -53,6 +53,31 @@ COMMENTED_KEYS: dict[str, frozenset[str]] = {
 # Keys a chart's templates read but its values.yaml does not show, with where the chart reads them.
 UNDECLARED_KEYS: dict[str, dict[str, str]] = {
     "vault": {"fullnameOverride": "templates/_helpers.tpl `vault.fullname`"},
+    # The subcharts' own values.yaml (kube-prometheus-stack vendors them; the reference data has the parent's).
+    "kube-prometheus-stack": {
+        "prometheus-node-exporter.securityContext": "charts/prometheus-node-exporter templates/daemonset.yaml",
+        "prometheus-node-exporter.containerSecurityContext": "charts/prometheus-node-exporter templates/daemonset.yaml",
+        "prometheus-node-exporter.resources": "charts/prometheus-node-exporter templates/daemonset.yaml",
+        "kube-state-metrics.resources": "charts/kube-state-metrics templates/deployment.yaml",
+    },
+    "flux2": {
+        "cli.resources": "templates/pre-install-job.yaml `with .Values.cli.resources`",
+        "helmController.podSecurityContext": "templates/helm-controller.yaml (pod securityContext)",
+        "notificationController.podSecurityContext": "templates/notification-controller.yaml (pod securityContext)",
+    },
+    # Security contexts the charts render whole with toYaml; their values.yaml shows only some fields.
+    "minio-operator": {
+        "operator.containerSecurityContext.readOnlyRootFilesystem": "templates/operator-deployment.yaml (toYaml)",
+    },
+    "vault-secrets-operator": {
+        "controller.securityContext.readOnlyRootFilesystem": "templates/deployment.yaml (toYaml)",
+        "controller.securityContext.capabilities": "templates/deployment.yaml (toYaml)",
+        "controller.podSecurityContext.seccompProfile": "templates/deployment.yaml (toYaml)",
+    },
+    "vault-config-operator": {
+        "securityContext.readOnlyRootFilesystem": "templates/manager.yaml (toYaml)",
+        "podSecurityContext.seccompProfile": "templates/manager.yaml (toYaml)",
+    },
 }
 
 

@@ -1,5 +1,6 @@
 """`python -m tools.chart_check` (`make chart-check`): render every Helm release of both stacks with the
-program's values and check the objects. Exit 0: no finding; 1: findings (one a line on stdout); 2: usage."""
+program's values and check the objects. Exit 0: no finding (allow-listed ones aside); 1: findings (one a line
+on stdout); 2: usage, or an allow-list that is not acceptable (tools/chart_check/allowlist.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from tools.chart_check import releases, source
+from tools.chart_check import allowlist, releases, source
 from tools.chart_check.run import Options, run
 
 STACKS = ("local", "remote")
@@ -33,6 +34,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         default=KUBERNETES_VERSION,
         help="the target Kubernetes version (default: %(default)s, the version the schemas are checked for)",
     )
+    parser.add_argument(
+        "--allowlist",
+        type=Path,
+        default=allowlist.DEFAULT,
+        help="the reviewed findings accepted on purpose (default: tools/chart_check/allowlist.yaml)",
+    )
     parser.add_argument("--no-checkov", action="store_true", help="skip checkov (it needs .venv-checkov)")
     return parser.parse_args(argv)
 
@@ -50,12 +57,18 @@ def main(argv: list[str] | None = None) -> int:
             "chart-check: CRD_SCHEMA_DIR must name the CRD schema directory (make chart-check sets it)", file=sys.stderr
         )
         return 2
+    try:
+        allowed = tuple(allowlist.load(args.allowlist))
+    except allowlist.AllowListError as error:
+        print(f"chart-check: {error}", file=sys.stderr)
+        return 2
     options = Options(
         kube_version=args.kube_version.removeprefix("v"),
         chart_dir=args.chart_dir,
         cache=args.cache,
         crd_schema_dir=Path(crd_dir) if crd_dir else None,
         checkov=not args.no_checkov,
+        allowed=allowed,
     )
     deployment = releases.from_program(args.stack or STACKS)
     summary = run(deployment, options)

@@ -13,6 +13,7 @@ and its subcharts' `crds/` files (the program never sets `skipCrds`).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,10 +40,17 @@ class ManifestLoader(_SafeLoader):  # type: ignore[misc, valid-type]
 ManifestLoader.add_constructor("tag:yaml.org,2002:value", yaml.SafeLoader.construct_scalar)
 
 
+# How Helm cuts a rendered template into documents (releaseutil.SplitManifests): a `---` that starts a line,
+# whatever follows it on that line. A YAML parser would refuse `---# comment`, which `{{- end -}}` after a
+# separator produces (cert-manager's rbac.yaml) and which Helm applies without complaint.
+_SEPARATOR = re.compile(r"(?:^|\s*\n)---\s*")
+
+
 def documents(text: str, where: str) -> list[Any]:
-    """The YAML documents of one manifest file."""
+    """The YAML documents of one manifest file, split as Helm splits them."""
     try:
-        return list(yaml.load_all(text, Loader=ManifestLoader))
+        parts = [part for part in _SEPARATOR.split(text) if part.strip()]
+        return [yaml.load(part, Loader=ManifestLoader) for part in parts]  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as error:
         raise RenderError(f"{where} is not valid YAML: {error}") from error
 

@@ -19,7 +19,8 @@ class Finding:
     kind: str
     namespace: str
     name: str
-    check: str  # pod-security/<level>:<check id>, schema, policy:<policy>, checkov:<id>, namespace, chart, render
+    # pod-security/<level>:<check id>, schema, policy:<policy>, checkov:<id>, namespace, chart, render, allow-list
+    check: str
     message: str
 
     def line(self, stacks: Iterable[str] = ()) -> str:
@@ -56,6 +57,7 @@ class Summary:
     pods: int = 0  # pod-bearing objects checked against their namespace's Pod Security level
     per_release: dict[str, int] = field(default_factory=dict)  # release label -> objects rendered
     findings: list[Finding] = field(default_factory=list)
+    allowed: list[Finding] = field(default_factory=list)  # accepted by the allow-list: reported, not failing
 
     def grouped(self) -> dict[tuple[str, ...], list[Finding]]:
         """Findings by what they say, each with the stacks it occurs in."""
@@ -75,5 +77,6 @@ class Summary:
         rendered = ", ".join(f"{label} {count}" for label, count in sorted(self.per_release.items()))
         return (
             f"chart-check: {self.releases} releases, {self.objects} objects ({self.pods} pod-bearing) checked; "
-            f"{len(self.grouped())} findings ({counts})\n  objects per release: {rendered or '-'}"
+            f"{len(self.grouped())} findings ({counts}); {len({f.what for f in self.allowed})} allowed by the "
+            f"allow-list\n  objects per release: {rendered or '-'}"
         )

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from policy.platform_policies import POLICIES
-from tools.chart_check import capabilities, checks, render, source
+from tools.chart_check import allowlist, capabilities, checks, render, source
 from tools.chart_check.pod_security import pod_template
 from tools.chart_check.releases import Deployment, ReleaseSpec
 from tools.chart_check.render import RenderedObject, RenderError
@@ -26,6 +26,7 @@ class Options:
     cache: Path = source.DEFAULT_CACHE
     crd_schema_dir: Path | None = None
     checkov: bool = True
+    allowed: tuple[allowlist.Entry, ...] = ()  # the reviewed allow-list (tools/chart_check/allowlist.yaml)
 
     @property
     def minor(self) -> int:
@@ -96,5 +97,7 @@ def run(deployment: Deployment, options: Options) -> Summary:
     summary.pods = sum(1 for item in items if pod_template(item.obj) is not None)
     for spec in deployment.releases:
         summary.per_release[release_label(spec)] = sum(1 for item in items if item.release is spec)
-    summary.findings = problems + render_problems + check_objects(items, deployment, options)
+    found = problems + render_problems + check_objects(items, deployment, options)
+    rendered = {item.release.name for item in items}
+    summary.findings, summary.allowed = allowlist.apply(found, options.allowed, rendered)
     return summary

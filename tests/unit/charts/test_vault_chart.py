@@ -177,7 +177,7 @@ def test_the_pods_mount_the_certificates_they_use(stack_run: ProgramRun):
     values = stack_run.named("vault", HELM_RELEASE).inputs["values"]
     server = values["server"]
     mounts = {m["mountPath"]: m["name"] for m in server["volumeMounts"]}
-    secrets = {v["name"]: v["secret"]["secretName"] for v in server["volumes"]}
+    secrets = {v["name"]: v["secret"]["secretName"] for v in server["volumes"] if "secret" in v}
     certificates = {
         o["spec"]["secretName"]: o
         for o in stack_run.k8s_objects()
@@ -189,7 +189,10 @@ def test_the_pods_mount_the_certificates_they_use(stack_run: ProgramRun):
     assert client["spec"]["secretName"] == contract.POSTGRES_CLIENT_CERT_SECRET
     assert client["spec"]["commonName"] == contract.DB_ROOT_USER
     assert "client auth" in client["spec"]["usages"] and "server auth" not in client["spec"]["usages"]
-    assert all(v["secret"]["defaultMode"] == 0o440 for v in server["volumes"])
+    assert all(v["secret"]["defaultMode"] == 0o440 for v in server["volumes"] if "secret" in v)
+    # The only other volume: /tmp, where the chart's start command writes the rendered config (read-only root).
+    assert [v for v in server["volumes"] if "secret" not in v] == [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
+    assert mounts["/tmp"] == "tmp"
 
 
 # --- scheduling, probes, hardening ----------------------------------------------------------------
@@ -274,7 +277,11 @@ def test_storage_sizes_tls_ui_image_and_no_injector():
     pod = server["statefulSet"]["securityContext"]["pod"]
     container = server["statefulSet"]["securityContext"]["container"]
     assert pod["runAsNonRoot"] is True and pod["seccompProfile"] == {"type": "RuntimeDefault"}
-    assert container == {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+    assert container == {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "readOnlyRootFilesystem": True,
+    }
     assert server["resources"]["requests"] and server["resources"]["limits"]["memory"]
 
 
