@@ -14,7 +14,7 @@ from components.layers.options import LayerArgs
 from components.rendering import layers
 
 # The local stack's application layers component, their parent until they became bootstrap.
-FORMER_PARENT = pulumi.create_urn("app-layers", "platform:layers:AppLayers")
+FORMER_PARENT = ("app-layers", "platform:layers:AppLayers")
 
 
 # Remote stacks deployed before the policies became bootstrap had them from Flux Kustomizations with
@@ -49,6 +49,8 @@ class NetworkPoliciesComponent(pulumi.ComponentResource):
         super().__init__("platform:layers:NetworkPolicies", name, None, opts)
         settings, infra = args.settings, args.infra
         self.groups = {}
+        # Built here, not at import: a URN names the stack of the run that creates it.
+        former_parent = pulumi.create_urn(*FORMER_PARENT)
         for layer in layers.active_layers(settings, bootstrap=True):
             if not layer.name.startswith("network-policies"):
                 continue
@@ -60,7 +62,7 @@ class NetworkPoliciesComponent(pulumi.ComponentResource):
                 parent=self,
                 depends_on=namespaces_of(objects, infra),
                 # The local stack applied them as app layers before: same objects, no delete-and-recreate gap.
-                aliases=[pulumi.Alias(parent=FORMER_PARENT)],
+                aliases=[pulumi.Alias(parent=former_parent)],
             )
         self.register_outputs({"layers": list(self.groups)})
 
