@@ -63,6 +63,17 @@ class Layer:
         return MANIFESTS_DIR / self.path
 
 
+def policy_variant(variant: str, enabled: Callable[[Settings], bool], variables: Variables | None = None) -> Layer:
+    """A NetworkPolicy directory that applies only with some config: manifests/bootstrap/network-policies/<variant>/."""
+    return Layer(
+        f"network-policies-{variant}",
+        bootstrap=True,
+        enabled=enabled,
+        variables=variables,
+        folder=f"network-policies/{variant}",
+    )
+
+
 # In registry order; `depends_on` names only layers listed before it. A layer depends on the layers whose objects
 # it consumes and on nothing else: the layer components add what every layer needs anyway (its namespaces, the
 # NetworkPolicies, the CRDs of its kinds; Vault's configuration with `reads_vault`), and independent layers
@@ -76,85 +87,28 @@ LAYERS: tuple[Layer, ...] = (
     # unguarded and every install-time connection (webhooks, Helm hooks) is already admitted. No order among
     # them: NetworkPolicies are additive, so each directory applies in parallel.
     Layer("network-policies", bootstrap=True, folder="network-policies/common"),
-    Layer(
-        "network-policies-vault",
-        bootstrap=True,
-        enabled=lambda s: s.vault.in_app_cluster,
-        folder="network-policies/vault",
-    ),
-    Layer(
-        "network-policies-vault-external",
-        bootstrap=True,
-        enabled=lambda s: not s.vault.in_app_cluster,
-        folder="network-policies/vault-external",
-    ),
+    policy_variant("vault", lambda s: s.vault.in_app_cluster),
+    policy_variant("vault-external", lambda s: not s.vault.in_app_cluster),
     # app.secretsDelivery: csi with Vault here: Vault admits the CSI provider's pods (kube-system) on 8200.
-    Layer(
-        "network-policies-vault-csi",
-        bootstrap=True,
-        enabled=lambda s: s.vault.in_app_cluster and s.app.csi,
-        folder="network-policies/vault-csi",
-    ),
-    Layer("network-policies-minio", bootstrap=True, enabled=lambda s: s.s3.in_cluster, folder="network-policies/minio"),
-    Layer(
-        "network-policies-registry",
-        bootstrap=True,
-        enabled=lambda s: s.registry.in_cluster,
-        folder="network-policies/registry",
-    ),
-    Layer(
-        "network-policies-registry-minio",
-        bootstrap=True,
-        enabled=lambda s: s.registry.in_cluster and s.s3.in_cluster,
-        folder="network-policies/registry-minio",
-    ),
-    Layer(
-        "network-policies-registry-s3",
-        bootstrap=True,
-        enabled=lambda s: s.registry.in_cluster and not s.s3.in_cluster,
-        folder="network-policies/registry-s3",
-    ),
+    policy_variant("vault-csi", lambda s: s.vault.in_app_cluster and s.app.csi),
+    policy_variant("minio", lambda s: s.s3.in_cluster),
+    policy_variant("registry", lambda s: s.registry.in_cluster),
+    policy_variant("registry-minio", lambda s: s.registry.in_cluster and s.s3.in_cluster),
+    policy_variant("registry-s3", lambda s: s.registry.in_cluster and not s.s3.in_cluster),
     # monitoring.nodeExporter: its own namespace (Pod Security privileged) gets the default-deny too.
-    Layer(
-        "network-policies-node-exporter",
-        bootstrap=True,
-        enabled=lambda s: s.monitoring.node_exporter,
-        folder="network-policies/node-exporter",
-    ),
+    policy_variant("node-exporter", lambda s: s.monitoring.node_exporter),
     # vault.seal.type transit: Vault's servers out to the transit Vault (cloud KMS seals use 443, which
     # network-policies/vault already allows for the Kubernetes API).
-    Layer(
-        "network-policies-vault-seal-transit",
-        bootstrap=True,
-        enabled=lambda s: s.vault.in_app_cluster and s.vault.seal.type is SealType.TRANSIT,
+    policy_variant(
+        "vault-seal-transit",
+        lambda s: s.vault.in_app_cluster and s.vault.seal.type is SealType.TRANSIT,
         variables=var.vault_seal_variables,
-        folder="network-policies/vault-seal-transit",
     ),
     # backup.enabled: the Vault snapshot CronJob and PostgreSQL's WAL archiving out to the S3 backend there is.
-    Layer(
-        "network-policies-vault-backup-minio",
-        bootstrap=True,
-        enabled=lambda s: s.vault_snapshots and s.s3.in_cluster,
-        folder="network-policies/vault-backup-minio",
-    ),
-    Layer(
-        "network-policies-postgresql-backup-minio",
-        bootstrap=True,
-        enabled=lambda s: s.backup.enabled and s.s3.in_cluster,
-        folder="network-policies/postgresql-backup-minio",
-    ),
-    Layer(
-        "network-policies-postgresql-backup-s3",
-        bootstrap=True,
-        enabled=lambda s: s.backup.enabled and not s.s3.in_cluster,
-        folder="network-policies/postgresql-backup-s3",
-    ),
-    Layer(
-        "network-policies-vault-backup-s3",
-        bootstrap=True,
-        enabled=lambda s: s.vault_snapshots and not s.s3.in_cluster,
-        folder="network-policies/vault-backup-s3",
-    ),
+    policy_variant("vault-backup-minio", lambda s: s.vault_snapshots and s.s3.in_cluster),
+    policy_variant("postgresql-backup-minio", lambda s: s.backup.enabled and s.s3.in_cluster),
+    policy_variant("postgresql-backup-s3", lambda s: s.backup.enabled and not s.s3.in_cluster),
+    policy_variant("vault-backup-s3", lambda s: s.vault_snapshots and not s.s3.in_cluster),
     # Monitors for operators installed before the monitoring CRDs (applied by OperatorsComponent).
     Layer("operators-monitoring", bootstrap=True),
     Layer("pki", bootstrap=True, variables=var.pki_variables),
